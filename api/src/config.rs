@@ -1,0 +1,57 @@
+//! Typed settings, each read from an environment variable (or a flag) with a default that makes
+//! `cargo run` just work: SQLite under `data/`, demo data, 127.0.0.1:8080.
+
+use std::net::SocketAddr;
+
+use clap::{ArgAction, Args, ValueEnum};
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database to use: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/training.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Most connections the pool opens.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// Address to serve on; port 0 picks a free port (the log says which).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: SocketAddr,
+
+    /// Load the brochure's course, a demo location and demo sessions (once; never duplicated).
+    #[arg(long, env = "DEMO_DATA", default_value_t = true, action = ArgAction::Set)]
+    pub demo_data: bool,
+
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Settings {
+    /// The settings for a test or a tool: the defaults, on the given database.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            database_max_connections: 10,
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            demo_data: true,
+            max_body_bytes: 1024 * 1024,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! DataLoaders: every field that reads related rows asks here, and the loader answers all the
+//! items of a response in one statement, so a query's statement count does not grow with its
+//! page size. One `DbLoader` serves every key type; a fresh one is made for each request.
+
+use std::{collections::HashMap, hash::Hash, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{course, enums::ParticipantRole, feedback, location, module, organisation, session};
+use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+use super::{
+    course as courses, location as locations, module as modules,
+    module::ModuleParent,
+    organisation as organisations,
+    session::{self as sessions, SeatCounts, SessionFilter},
+};
+use crate::domain::{
+    ids::{CourseId, LocationId, ModuleId, OrganisationId, SessionId},
+    pagination::{Page, PageRequest, SessionCursor},
+};
+
+pub type Loaders = DataLoader<DbLoader>;
+
+pub fn loaders(db: DatabaseConnection) -> Loaders {
+    DataLoader::new(DbLoader { db }, tokio::spawn)
+}
+
+pub struct DbLoader {
+    db: DatabaseConnection,
+}
+
+type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
+
+fn uuids<K: Copy>(keys: &[K], uuid: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|k| uuid(*k)).collect()
+}
+
+/// Groups rows under the key they belong to; keys without rows get an empty list.
+fn group<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    rows: Vec<V>,
+    key_of: impl Fn(&V) -> K,
+) -> HashMap<K, Vec<V>> {
+    let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(key_of(&row)).or_default().push(row);
+    }
+    grouped
+}
+
+macro_rules! load_by_id {
+    ($key:ident, $model:ty, $find:path) => {
+        impl Loader<$key> for DbLoader {
+            type Value = $model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[$key]) -> LoadResult<$key, $model> {
+                let rows = $find(&self.db, &uuids(keys, |k| k.0)).await?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    };
+}
+
+load_by_id!(CourseId, course::Model, courses::find_courses_by_ids);
+load_by_id!(SessionId, session::Model, sessions::find_sessions_by_ids);
+load_by_id!(
+    LocationId,
+    location::Model,
+    locations::find_locations_by_ids
+);
+load_by_id!(
+    OrganisationId,
+    organisation::Model,
+    organisations::find_organisations_by_ids
+);
+load_by_id!(ModuleId, module::Model, modules::find_modules_by_ids);
+
+/// The goals of a course, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GoalsOf(pub CourseId);
+
+impl Loader<GoalsOf> for DbLoader {
+    type Value = Vec<String>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[GoalsOf]) -> LoadResult<GoalsOf, Vec<String>> {
+        let rows = courses::find_goals(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(group(keys, rows, |goal| GoalsOf(CourseId(goal.course_id)))
+            .into_iter()
+            .map(|(key, goals)| (key, goals.into_iter().map(|goal| goal.text).collect()))
+            .collect())
+    }
+}
+
+/// The participant roles a course is meant for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AudienceOf(pub CourseId);
+
+impl Loader<AudienceOf> for DbLoader {
+    type Value = Vec<ParticipantRole>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[AudienceOf]) -> LoadResult<AudienceOf, Vec<ParticipantRole>> {
+        let rows = courses::find_audience_roles(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(
+            group(keys, rows, |role| AudienceOf(CourseId(role.course_id)))
+                .into_iter()
+                .map(|(key, roles)| (key, roles.into_iter().map(|r| r.role).collect()))
+                .collect(),
+        )
+    }
+}
+
+/// Published testimonials of a course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TestimonialsOf(pub CourseId);
+
+impl Loader<TestimonialsOf> for DbLoader {
+    type Value = Vec<feedback::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[TestimonialsOf],
+    ) -> LoadResult<TestimonialsOf, Vec<feedback::Model>> {
+        let rows = courses::find_published_testimonials(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(group(keys, rows, |f| TestimonialsOf(CourseId(f.course_id))))
+    }
+}
+
+/// People who attended a session of a course since records began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttendeesOf(pub CourseId);
+
+impl Loader<AttendeesOf> for DbLoader {
+    type Value = i64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[AttendeesOf]) -> LoadResult<AttendeesOf, i64> {
+        let rows = courses::count_attendees(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        let mut counts: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
+        counts.extend(
+            rows.into_iter()
+                .map(|row| (AttendeesOf(CourseId(row.course_id)), row.attendees)),
+        );
+        Ok(counts)
+    }
+}
+
+/// The modules directly under a course (its parts) or under a module, in order.
+impl Loader<ModuleParent> for DbLoader {
+    type Value = Vec<module::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ModuleParent]) -> LoadResult<ModuleParent, Vec<module::Model>> {
+        let rows = modules::find_modules_by_parents(&self.db, keys).await?;
+        Ok(group(keys, rows, ModuleParent::of))
+    }
+}
+
+/// The topics of a module, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopicsOf(pub ModuleId);
+
+impl Loader<TopicsOf> for DbLoader {
+    type Value = Vec<String>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[TopicsOf]) -> LoadResult<TopicsOf, Vec<String>> {
+        let rows = modules::find_topics(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(group(keys, rows, |t| TopicsOf(ModuleId(t.module_id)))
+            .into_iter()
+            .map(|(key, topics)| (key, topics.into_iter().map(|t| t.text).collect()))
+            .collect())
+    }
+}
+
+/// Seats taken and waiting list of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeatsOf(pub SessionId);
+
+impl Loader<SeatsOf> for DbLoader {
+    type Value = SeatCounts;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[SeatsOf]) -> LoadResult<SeatsOf, SeatCounts> {
+        let mut counts = sessions::count_seats(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, counts.remove(&k.0.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
+/// A page of a course's sessions; courses asked with the same filter and page share a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionsOf {
+    pub course: CourseId,
+    pub filter: Arc<SessionFilter>,
+    pub page: Arc<PageRequest<SessionCursor>>,
+}
+
+impl Loader<SessionsOf> for DbLoader {
+    type Value = Page<session::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[SessionsOf]) -> LoadResult<SessionsOf, Page<session::Model>> {
+        let mut batches: HashMap<(&SessionFilter, &PageRequest<SessionCursor>), Vec<Uuid>> =
+            HashMap::new();
+        for key in keys {
+            batches
+                .entry((&key.filter, &key.page))
+                .or_default()
+                .push(key.course.0);
+        }
+        let mut pages = HashMap::new();
+        for ((filter, page), course_ids) in batches {
+            let found =
+                sessions::list_sessions_per_course(&self.db, &course_ids, filter, page).await?;
+            for (course_id, course_page) in found {
+                let key = SessionsOf {
+                    course: CourseId(course_id),
+                    filter: Arc::new(filter.clone()),
+                    page: Arc::new(page.clone()),
+                };
+                pages.insert(key, course_page);
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// How many sessions of a course match a filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionCountOf {
+    pub course: CourseId,
+    pub filter: Arc<SessionFilter>,
+}
+
+impl Loader<SessionCountOf> for DbLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[SessionCountOf]) -> LoadResult<SessionCountOf, u64> {
+        let mut batches: HashMap<&SessionFilter, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            batches.entry(&key.filter).or_default().push(key.course.0);
+        }
+        let mut counts = HashMap::new();
+        for (filter, course_ids) in batches {
+            let found = sessions::count_sessions_per_course(&self.db, &course_ids, filter).await?;
+            for course_id in course_ids {
+                let key = SessionCountOf {
+                    course: CourseId(course_id),
+                    filter: Arc::new(filter.clone()),
+                };
+                counts.insert(key, found.get(&course_id).copied().unwrap_or(0));
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,87 @@
+//! The only place that builds queries: one module per aggregate, `loaders` for batching.
+
+pub mod course;
+pub mod loaders;
+pub mod location;
+pub mod module;
+pub mod organisation;
+pub mod seed;
+pub mod session;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use prometheus_client::metrics::counter::Counter;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, sqlx::sqlite::SqliteJournalMode};
+
+/// Opens the pool; creates the folder of a SQLite file when it does not exist yet. Every statement
+/// run through the pool is counted in `statements`.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    statements: Counter,
+) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = sqlite_file(url)
+        && let Some(folder) = std::path::Path::new(path).parent()
+        && !folder.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(folder).with_context(|| {
+            format!(
+                "creating the folder of the SQLite database: {}",
+                folder.display()
+            )
+        })?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5))
+        // Statements are counted and timed by our own metrics, and never logged with values.
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|sqlite| {
+            // WAL lets readers work while one connection writes; writers wait their turn.
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    let mut db = Database::connect(options)
+        .await
+        .context("connecting to the database")?;
+    db.set_metric_callback(move |_| {
+        statements.inc();
+    });
+    Ok(db)
+}
+
+/// Applies every pending migration; each runs in a transaction.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("migrating the database")
+}
+
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+
+    #[test]
+    fn the_file_of_a_sqlite_url_is_found() {
+        assert_eq!(
+            sqlite_file("sqlite://data/training.db?mode=rwc"),
+            Some("data/training.db")
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://postgres@localhost/test"), None);
+    }
+}

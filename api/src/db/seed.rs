@@ -1,0 +1,370 @@
+//! Demo data for a fresh install: the brochure's course (`api/seed/brochure.toml`), its
+//! organisations, a demo location and a few demo sessions in the coming weeks.
+//!
+//! Loaded once: ids are derived from slugs, everything goes in one transaction, and a database
+//! that already has the course is left alone, so restarts (or two processes starting at once)
+//! never duplicate it.
+
+use anyhow::Context;
+use chrono::{DateTime, Datelike, Days, NaiveTime, Utc, Weekday};
+use entity::{
+    course, course_audience_role, course_goal, enums::*, feedback, location, module, module_topic,
+    organisation, session,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    TransactionTrait,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::time;
+
+const BROCHURE: &str = include_str!("../../seed/brochure.toml");
+
+/// Namespace of the ids of demo data, so the same row always gets the same id.
+const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x5d1c_0f2e_8a47_4c3b_9e61_0b7d_2a94_c3f8);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Brochure {
+    pub organisations: Vec<OrganisationSeed>,
+    pub demo_location: LocationSeed,
+    pub demo_sessions: DemoSessions,
+    pub course: CourseSeed,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationSeed {
+    pub slug: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub service_desk_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub registration_method: RegistrationMethod,
+    pub registration_instructions: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationSeed {
+    pub name: String,
+    pub street_address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub directions: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSessions {
+    pub weeks_ahead: Vec<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseSeed {
+    pub slug: String,
+    pub title: String,
+    pub subtitle: String,
+    pub audience: String,
+    pub audience_roles: Vec<ParticipantRole>,
+    pub theme: String,
+    pub status: CourseStatus,
+    pub max_participants: i32,
+    pub duration_days: i32,
+    pub daily_start_time: NaiveTime,
+    pub daily_end_time: NaiveTime,
+    pub alumni_count_before_platform: i32,
+    pub provider: String,
+    pub sponsor: String,
+    pub introduction: String,
+    pub method: String,
+    pub goals: Vec<String>,
+    pub modules: Vec<ModuleSeed>,
+    pub testimonials: Vec<TestimonialSeed>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleSeed {
+    pub title: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub children: Vec<ModuleSeed>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestimonialSeed {
+    pub quote: String,
+}
+
+pub fn brochure() -> anyhow::Result<Brochure> {
+    toml::from_str(BROCHURE).context("reading the demo data in api/seed/brochure.toml")
+}
+
+fn seed_id(kind: &str, key: &str) -> Uuid {
+    Uuid::new_v5(&SEED_NAMESPACE, format!("{kind}:{key}").as_bytes())
+}
+
+/// Loads the demo data unless the course is already there; returns whether it loaded.
+#[tracing::instrument(skip_all)]
+pub async fn load_demo_data(db: &DatabaseConnection, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let brochure = brochure()?;
+    let course_id = seed_id("course", &brochure.course.slug);
+    if course::Entity::find_by_id(course_id)
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let txn = db.begin().await?;
+    let result = insert_demo_data(&txn, &brochure, now).await;
+    match result {
+        Ok(()) => {
+            txn.commit().await.context("committing the demo data")?;
+            tracing::info!(course.id = %course_id, "loaded the demo data");
+            Ok(true)
+        }
+        // Another process may have loaded it at the same moment: then all is well.
+        Err(error) => {
+            drop(txn);
+            if course::Entity::find_by_id(course_id)
+                .one(db)
+                .await?
+                .is_some()
+            {
+                Ok(false)
+            } else {
+                Err(error.context("loading the demo data"))
+            }
+        }
+    }
+}
+
+async fn insert_demo_data(
+    db: &impl ConnectionTrait,
+    brochure: &Brochure,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for org in &brochure.organisations {
+        organisation::ActiveModel {
+            id: Set(seed_id("organisation", &org.slug)),
+            slug: Set(org.slug.clone()),
+            name: Set(org.name.clone()),
+            parent_id: Set(org.parent.as_deref().map(|p| seed_id("organisation", p))),
+            service_desk_name: Set(org.service_desk_name.clone()),
+            email: Set(org.email.clone()),
+            phone: Set(org.phone.clone()),
+            website: Set(org.website.clone()),
+            street_address: Set(org.street_address.clone()),
+            postal_code: Set(org.postal_code.clone()),
+            city: Set(org.city.clone()),
+            registration_method: Set(org.registration_method),
+            registration_instructions: Set(org.registration_instructions.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+
+    let c = &brochure.course;
+    let course_id = seed_id("course", &c.slug);
+    course::ActiveModel {
+        id: Set(course_id),
+        slug: Set(c.slug.clone()),
+        title: Set(c.title.clone()),
+        subtitle: Set(Some(c.subtitle.clone())),
+        introduction: Set(c.introduction.clone()),
+        method: Set(c.method.clone()),
+        audience: Set(c.audience.clone()),
+        theme: Set(Some(c.theme.clone())),
+        status: Set(c.status),
+        max_participants: Set(c.max_participants),
+        duration_days: Set(c.duration_days),
+        daily_start_time: Set(c.daily_start_time),
+        daily_end_time: Set(c.daily_end_time),
+        alumni_count_before_platform: Set(c.alumni_count_before_platform),
+        provider_id: Set(seed_id("organisation", &c.provider)),
+        sponsor_id: Set(Some(seed_id("organisation", &c.sponsor))),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+
+    for (position, text) in (0..).zip(&c.goals) {
+        course_goal::ActiveModel {
+            id: Set(seed_id("goal", &format!("{}:{position}", c.slug))),
+            course_id: Set(course_id),
+            position: Set(position),
+            text: Set(text.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    for role in &c.audience_roles {
+        course_audience_role::ActiveModel {
+            id: Set(seed_id("audience", &format!("{}:{role:?}", c.slug))),
+            course_id: Set(course_id),
+            role: Set(*role),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    insert_modules(db, course_id, None, &c.slug, &c.modules, now).await?;
+
+    for (n, testimonial) in c.testimonials.iter().enumerate() {
+        feedback::ActiveModel {
+            id: Set(seed_id("testimonial", &format!("{}:{n}", c.slug))),
+            course_id: Set(course_id),
+            session_id: Set(None),
+            participant_id: Set(None),
+            overall_rating: Set(None),
+            relevance_rating: Set(None),
+            actor_rating: Set(None),
+            trainer_rating: Set(None),
+            comment: Set(Some(testimonial.quote.clone())),
+            consent_to_publish: Set(true),
+            moderation_status: Set(ModerationStatus::Approved),
+            author_role: Set(None),
+            submitted_at: Set(now),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+
+    let l = &brochure.demo_location;
+    let location_id = seed_id("location", "demo");
+    location::ActiveModel {
+        id: Set(location_id),
+        name: Set(l.name.clone()),
+        street_address: Set(Some(l.street_address.clone())),
+        postal_code: Set(Some(l.postal_code.clone())),
+        city: Set(l.city.clone()),
+        directions: Set(Some(l.directions.clone())),
+        is_demo: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+
+    for weeks in &brochure.demo_sessions.weeks_ahead {
+        let date = next_tuesday(now)
+            .checked_add_days(Days::new(weeks * 7 - 7))
+            .context("demo session date")?;
+        let starts_at = time::from_local(date, c.daily_start_time).context("demo session start")?;
+        let ends_at = time::from_local(date, c.daily_end_time).context("demo session end")?;
+        session::ActiveModel {
+            id: Set(seed_id("demo-session", &date.to_string())),
+            course_id: Set(course_id),
+            location_id: Set(Some(location_id)),
+            starts_at: Set(starts_at),
+            ends_at: Set(ends_at),
+            capacity: Set(c.max_participants),
+            status: Set(SessionStatus::Scheduled),
+            booking_opens_at: Set(Some(now)),
+            booking_closes_at: Set(Some(starts_at)),
+            is_demo: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The first Tuesday after today, in Amsterdam.
+fn next_tuesday(now: DateTime<Utc>) -> chrono::NaiveDate {
+    let today = time::to_local(now).date_naive();
+    let days =
+        (7 + Weekday::Tue.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+    today + Days::new(if days == 0 { 7 } else { u64::from(days) })
+}
+
+fn insert_modules<'a>(
+    db: &'a impl ConnectionTrait,
+    course_id: Uuid,
+    parent_id: Option<Uuid>,
+    path: &'a str,
+    modules: &'a [ModuleSeed],
+    now: DateTime<Utc>,
+) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>> {
+    Box::pin(async move {
+        for (position, m) in (0..).zip(modules) {
+            let path = format!("{path}/{position}");
+            let id = seed_id("module", &path);
+            module::ActiveModel {
+                id: Set(id),
+                course_id: Set(course_id),
+                parent_id: Set(parent_id),
+                position: Set(position),
+                title: Set(m.title.clone()),
+                description: Set(m.description.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(db)
+            .await?;
+            for (topic_position, text) in (0..).zip(&m.topics) {
+                module_topic::ActiveModel {
+                    id: Set(seed_id("topic", &format!("{path}:{topic_position}"))),
+                    module_id: Set(id),
+                    position: Set(topic_position),
+                    text: Set(text.clone()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(db)
+                .await?;
+            }
+            insert_modules(db, course_id, Some(id), &path, &m.children, now).await?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_brochure_has_three_parts_the_first_with_three_sub_parts() {
+        let brochure = brochure().unwrap();
+        assert_eq!(brochure.course.modules.len(), 3);
+        assert_eq!(brochure.course.modules[0].children.len(), 3);
+        assert_eq!(brochure.course.goals.len(), 3);
+        assert_eq!(brochure.course.max_participants, 10);
+    }
+
+    #[test]
+    fn the_next_tuesday_is_always_ahead() {
+        let monday = DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let tuesday = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(next_tuesday(monday).to_string(), "2026-12-01");
+        assert_eq!(next_tuesday(tuesday).to_string(), "2026-12-08");
+    }
+}

@@ -1,0 +1,136 @@
+//! Typed ids for the `db/` boundary and the opaque global ids of the GraphQL `Node` interface.
+//!
+//! A global id is `base64url("<Type>:<uuid>")`: opaque to clients, self-describing to us, so
+//! `node(id:)` knows which table to read without guessing.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The node types that have a global id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeType {
+    Course,
+    Module,
+    Session,
+    Location,
+    Organisation,
+}
+
+impl NodeType {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Course => "Course",
+            Self::Module => "Module",
+            Self::Session => "Session",
+            Self::Location => "Location",
+            Self::Organisation => "Organisation",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Course,
+            Self::Module,
+            Self::Session,
+            Self::Location,
+            Self::Organisation,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+    }
+}
+
+/// A decoded global id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalId {
+    pub node_type: NodeType,
+    pub uuid: Uuid,
+}
+
+impl GlobalId {
+    pub fn encode(node_type: NodeType, uuid: Uuid) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", node_type.name(), uuid.as_hyphenated()))
+    }
+
+    /// Decodes an id a client sent; `field` names the argument in the error.
+    pub fn decode(id: &str, field: &'static str) -> ApiResult<Self> {
+        let invalid = || ApiError::InvalidId { field };
+        // Longest valid id: "Organisation:" + 36 characters, base64-encoded.
+        if id.len() > 80 {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(id).map_err(|_| invalid())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
+        let (name, uuid) = text.split_once(':').ok_or_else(invalid)?;
+        let node_type = NodeType::from_name(name).ok_or_else(invalid)?;
+        let uuid = Uuid::try_parse(uuid).map_err(|_| invalid())?;
+        Ok(Self { node_type, uuid })
+    }
+}
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident, $node_type:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub const NODE_TYPE: NodeType = $node_type;
+
+            pub fn to_global(self) -> String {
+                GlobalId::encode(Self::NODE_TYPE, self.0)
+            }
+
+            /// Parses a global id that must name this type.
+            pub fn from_global(id: &str, field: &'static str) -> ApiResult<Self> {
+                let global = GlobalId::decode(id, field)?;
+                if global.node_type == Self::NODE_TYPE {
+                    Ok(Self(global.uuid))
+                } else {
+                    Err(ApiError::InvalidId { field })
+                }
+            }
+        }
+    };
+}
+
+typed_id!(CourseId, NodeType::Course);
+typed_id!(ModuleId, NodeType::Module);
+typed_id!(SessionId, NodeType::Session);
+typed_id!(LocationId, NodeType::Location);
+typed_id!(OrganisationId, NodeType::Organisation);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_global_id_round_trips() {
+        let id = CourseId(Uuid::new_v4());
+        assert_eq!(CourseId::from_global(&id.to_global(), "id").ok(), Some(id));
+    }
+
+    #[test]
+    fn a_global_id_of_another_type_is_refused() {
+        let id = SessionId(Uuid::new_v4()).to_global();
+        assert!(matches!(
+            CourseId::from_global(&id, "id"),
+            Err(ApiError::InvalidId { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_an_invalid_id() {
+        for id in [
+            "",
+            "!!",
+            "Q291cnNl",
+            &"A".repeat(500),
+            &URL_SAFE_NO_PAD.encode("Course:nope"),
+        ] {
+            assert!(GlobalId::decode(id, "id").is_err(), "{id}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Types that can only hold valid values, parsed from client input at the edge.
+
+pub mod ids;
+pub mod pagination;
+pub mod time;

@@ -1,0 +1,129 @@
+//! `ApiError`: every error a client can see, each with a stable `extensions.code`.
+//!
+//! Internal errors (database, bugs) are logged once with their cause chain and reach the client
+//! only as "internal error", so no SQL or stack trace ever leaves the service.
+
+use async_graphql::ErrorExtensions;
+
+/// The stable codes clients can act on; documented in the README.
+pub mod code {
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const INVALID_ID: &str = "INVALID_ID";
+    pub const INVALID_CURSOR: &str = "INVALID_CURSOR";
+    pub const INVALID_PAGE_SIZE: &str = "INVALID_PAGE_SIZE";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadUserInput {
+        field: &'static str,
+        message: String,
+    },
+    #[error("`{field}` is not a valid id")]
+    InvalidId { field: &'static str },
+    #[error("`{field}` is not a valid cursor")]
+    InvalidCursor { field: &'static str },
+    #[error("`{field}` must be between 0 and {max}")]
+    InvalidPageSize { field: &'static str, max: u64 },
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("internal error")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("internal error")]
+    Load(#[from] std::sync::Arc<sea_orm::DbErr>),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput { .. } => code::BAD_USER_INPUT,
+            Self::InvalidId { .. } => code::INVALID_ID,
+            Self::InvalidCursor { .. } => code::INVALID_CURSOR,
+            Self::InvalidPageSize { .. } => code::INVALID_PAGE_SIZE,
+            Self::NotFound { .. } => code::NOT_FOUND,
+            Self::Database(_) | Self::Load(_) | Self::Internal(_) => code::INTERNAL,
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::BadUserInput { field, .. }
+            | Self::InvalidId { field }
+            | Self::InvalidCursor { field }
+            | Self::InvalidPageSize { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        match self {
+            Self::Database(error) => {
+                tracing::error!(error = %error, "database error while resolving a request");
+            }
+            Self::Load(error) => {
+                tracing::error!(error = %error, "database error while loading a batch");
+            }
+            Self::Internal(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "internal error while resolving a request"
+                );
+            }
+            _ => {}
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, extensions| {
+            extensions.set("code", self.code());
+            if let Some(field) = self.field() {
+                extensions.set("field", field);
+            }
+        })
+    }
+}
+
+/// Results of resolvers and of everything they call.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error type of resolvers. async-graphql turns any `Display` error into a bare message,
+/// which would lose the code and could leak a database error's text; this wrapper (which has no
+/// `Display`) makes every `?` in a resolver go through `ApiError` and its extensions instead.
+#[derive(Debug)]
+pub struct FieldError(ApiError);
+
+pub type FieldResult<T> = Result<T, FieldError>;
+
+macro_rules! field_error_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for FieldError {
+            fn from(error: $source) -> Self {
+                Self(ApiError::from(error))
+            }
+        }
+    )*};
+}
+
+field_error_from!(
+    ApiError,
+    sea_orm::DbErr,
+    std::sync::Arc<sea_orm::DbErr>,
+    anyhow::Error
+);
+
+impl From<FieldError> for async_graphql::Error {
+    fn from(error: FieldError) -> Self {
+        error.0.extend()
+    }
+}

@@ -1,0 +1,10 @@
+//! The root query, merged from one object per area.
+
+mod course;
+mod node;
+mod session;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Query(course::CourseQuery, session::SessionQuery, node::NodeQuery);

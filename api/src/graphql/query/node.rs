@@ -1,0 +1,68 @@
+use async_graphql::{Context, ID, Object};
+
+use crate::{
+    domain::ids::{CourseId, GlobalId, LocationId, ModuleId, NodeType, OrganisationId, SessionId},
+    error::{ApiError, FieldResult},
+    graphql::{
+        context::loaders,
+        types::{Course, Location, Module, Node, Organisation, Session},
+    },
+};
+
+/// Most ids `nodes(ids:)` takes at once.
+const MAX_NODES: usize = 100;
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>> {
+    let loaders = loaders(ctx)?;
+    let uuid = id.uuid;
+    Ok(match id.node_type {
+        NodeType::Course => loaders
+            .load_one(CourseId(uuid))
+            .await?
+            .map(|m| Node::Course(Course(m))),
+        NodeType::Module => loaders
+            .load_one(ModuleId(uuid))
+            .await?
+            .map(|m| Node::Module(Module(m))),
+        NodeType::Session => loaders
+            .load_one(SessionId(uuid))
+            .await?
+            .map(|m| Node::Session(Session(m))),
+        NodeType::Location => loaders
+            .load_one(LocationId(uuid))
+            .await?
+            .map(|m| Node::Location(Location(m))),
+        NodeType::Organisation => loaders
+            .load_one(OrganisationId(uuid))
+            .await?
+            .map(|m| Node::Organisation(Organisation(m))),
+    })
+}
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Node>> {
+        load_node(ctx, GlobalId::decode(&id, "id")?).await
+    }
+
+    /// Objects by their global ids, in the same order; null for each that does not exist.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> FieldResult<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::BadUserInput {
+                field: "ids",
+                message: format!("at most {MAX_NODES} ids at once"),
+            }
+            .into());
+        }
+        let ids = ids
+            .iter()
+            .map(|id| GlobalId::decode(id, "ids"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Loads run concurrently, so the DataLoader batches them into one statement per type.
+        futures_util::future::try_join_all(ids.into_iter().map(|id| load_node(ctx, id))).await
+    }
+}

@@ -1,0 +1,50 @@
+use async_graphql::{Context, ID, Object};
+
+use crate::{
+    db::session::{find_session_by_id, list_sessions},
+    domain::{
+        ids::SessionId,
+        pagination::{PageArgs, PageRequest},
+    },
+    error::FieldResult,
+    graphql::{
+        context::db,
+        types::{Session, SessionConnection, SessionFilter, session_connection},
+    },
+};
+
+#[derive(Default)]
+pub struct SessionQuery;
+
+#[Object]
+impl SessionQuery {
+    /// Sessions of all courses, by start time (then id).
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<SessionFilter>,
+    ) -> FieldResult<SessionConnection> {
+        let page = PageRequest::parse(PageArgs {
+            first,
+            after,
+            last,
+            before,
+        })?;
+        let filter = filter.unwrap_or_default().into_db()?;
+        let sessions = list_sessions(db(ctx)?, &filter, &page).await?;
+        Ok(session_connection(
+            sessions,
+            crate::graphql::types::SessionTotal::All(filter),
+        ))
+    }
+
+    /// One session; null when there is none.
+    async fn session(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Session>> {
+        let session = find_session_by_id(db(ctx)?, SessionId::from_global(&id, "id")?).await?;
+        Ok(session.map(Session))
+    }
+}

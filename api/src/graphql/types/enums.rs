@@ -1,0 +1,47 @@
+use async_graphql::Enum;
+use entity::enums;
+
+/// Where a course is in its life: only PUBLISHED courses are open for booking.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::CourseStatus")]
+pub enum CourseStatus {
+    Draft,
+    Published,
+    Archived,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::SessionStatus")]
+pub enum SessionStatus {
+    Scheduled,
+    Cancelled,
+    Completed,
+}
+
+/// The public office a participant holds.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::ParticipantRole")]
+pub enum ParticipantRole {
+    /// Burgemeester.
+    Mayor,
+    /// Wethouder.
+    Alderman,
+    /// Gemeentesecretaris.
+    MunicipalSecretary,
+    /// Gemeenteraadslid.
+    CouncilMember,
+    CivilServant,
+    Other,
+}
+
+/// How people register for an organisation's courses.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::RegistrationMethod")]
+pub enum RegistrationMethod {
+    /// Through this platform.
+    Platform,
+    /// By e-mail to the service desk.
+    Email,
+    /// By telephone to the service desk.
+    Phone,
+}

@@ -1,0 +1,22 @@
+//! Output objects, the `Node` interface and connections. Entity models never reach the schema
+//! directly: each type here wraps one and chooses what is public.
+
+mod connection;
+mod course;
+mod enums;
+mod location;
+mod module;
+mod node;
+mod organisation;
+mod session;
+mod testimonial;
+
+pub use connection::{
+    CourseConnection, SessionConnection, SessionTotal, course_connection, session_connection,
+};
+pub use course::{Course, CourseFilter};
+pub use location::Location;
+pub use module::Module;
+pub use node::Node;
+pub use organisation::Organisation;
+pub use session::{CourseSessionFilter, Session, SessionFilter};

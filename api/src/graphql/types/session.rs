@@ -1,0 +1,177 @@
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
+use entity::session;
+
+use super::{Course, Location, enums::SessionStatus};
+use crate::{
+    db::{self, loaders::SeatsOf, session::SeatCounts},
+    domain::{
+        ids::{CourseId, LocationId, SessionId},
+        time,
+    },
+    error::{ApiError, FieldResult},
+    graphql::context::loaders,
+};
+
+/// One run of a course on a date, at a location, with a number of seats.
+pub struct Session(pub session::Model);
+
+impl Session {
+    async fn seats(&self, ctx: &Context<'_>) -> FieldResult<SeatCounts> {
+        Ok(loaders(ctx)?
+            .load_one(SeatsOf(SessionId(self.0.id)))
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+#[Object]
+impl Session {
+    pub async fn id(&self) -> ID {
+        ID(SessionId(self.0.id).to_global())
+    }
+
+    async fn course(&self, ctx: &Context<'_>) -> FieldResult<Course> {
+        let course = loaders(ctx)?.load_one(CourseId(self.0.course_id)).await?;
+        course
+            .map(Course)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("session without its course")).into())
+    }
+
+    /// When the session starts, as an instant (UTC).
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+
+    /// When the session ends, as an instant (UTC).
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+
+    /// The start in local time in `timeZone`, with its offset (+01:00 in winter, +02:00 in summer).
+    async fn local_starts_at(&self) -> DateTime<FixedOffset> {
+        time::to_local(self.0.starts_at).fixed_offset()
+    }
+
+    /// The end in local time in `timeZone`, with its offset.
+    async fn local_ends_at(&self) -> DateTime<FixedOffset> {
+        time::to_local(self.0.ends_at).fixed_offset()
+    }
+
+    /// The local date of the start.
+    async fn date(&self) -> NaiveDate {
+        time::to_local(self.0.starts_at).date_naive()
+    }
+
+    /// The local time of the start, such as 09:00:00.
+    async fn start_time(&self) -> NaiveTime {
+        time::to_local(self.0.starts_at).time()
+    }
+
+    /// The local time of the end, such as 16:00:00.
+    async fn end_time(&self) -> NaiveTime {
+        time::to_local(self.0.ends_at).time()
+    }
+
+    /// The IANA time zone of the local times: Europe/Amsterdam.
+    async fn time_zone(&self) -> &'static str {
+        time::TIME_ZONE.name()
+    }
+
+    async fn location(&self, ctx: &Context<'_>) -> FieldResult<Option<Location>> {
+        let Some(id) = self.0.location_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?.load_one(LocationId(id)).await?.map(Location))
+    }
+
+    /// Seats in this session.
+    async fn capacity(&self) -> i32 {
+        self.0.capacity
+    }
+
+    /// Seats held by confirmed (or attended) enrolments.
+    async fn seats_taken(&self, ctx: &Context<'_>) -> FieldResult<i64> {
+        Ok(self.seats(ctx).await?.taken)
+    }
+
+    /// Seats still free; never below zero.
+    async fn seats_left(&self, ctx: &Context<'_>) -> FieldResult<i64> {
+        Ok((i64::from(self.0.capacity) - self.seats(ctx).await?.taken).max(0))
+    }
+
+    /// People on the waiting list.
+    async fn waiting_list_length(&self, ctx: &Context<'_>) -> FieldResult<i64> {
+        Ok(self.seats(ctx).await?.waiting)
+    }
+
+    async fn status(&self) -> SessionStatus {
+        self.0.status.into()
+    }
+
+    /// When booking opens; empty means it is open now.
+    async fn booking_opens_at(&self) -> Option<DateTime<Utc>> {
+        self.0.booking_opens_at
+    }
+
+    /// When booking closes; it always closes when the session starts.
+    async fn booking_closes_at(&self) -> DateTime<Utc> {
+        self.0
+            .booking_closes_at
+            .map_or(self.0.starts_at, |closes| closes.min(self.0.starts_at))
+    }
+
+    /// True for the sessions of the demo data, which are not real trainings.
+    async fn is_demo(&self) -> bool {
+        self.0.is_demo
+    }
+}
+
+/// Which sessions of a course to list.
+#[derive(InputObject, Debug, Default, Clone)]
+pub struct CourseSessionFilter {
+    /// Sessions that start at or after this instant.
+    pub starts_from: Option<DateTime<Utc>>,
+    /// Sessions that start before this instant.
+    pub starts_before: Option<DateTime<Utc>>,
+    /// Sessions in any of these states; by default all.
+    pub status: Option<Vec<SessionStatus>>,
+    /// Only sessions with (true) or without (false) a free seat.
+    pub has_seats_left: Option<bool>,
+}
+
+impl CourseSessionFilter {
+    pub fn into_db(self, course_id: Option<uuid::Uuid>) -> db::session::SessionFilter {
+        db::session::SessionFilter {
+            course_id,
+            starts_from: self.starts_from,
+            starts_before: self.starts_before,
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            has_seats_left: self.has_seats_left,
+        }
+    }
+}
+
+/// Which sessions to list.
+#[derive(InputObject, Debug, Default)]
+pub struct SessionFilter {
+    /// Sessions of this course.
+    pub course_id: Option<ID>,
+    #[graphql(flatten)]
+    pub sessions: CourseSessionFilter,
+}
+
+impl SessionFilter {
+    pub fn into_db(self) -> crate::error::ApiResult<db::session::SessionFilter> {
+        let course_id = self
+            .course_id
+            .map(|id| CourseId::from_global(&id, "filter.courseId"))
+            .transpose()?;
+        Ok(self.sessions.into_db(course_id.map(|c| c.0)))
+    }
+}

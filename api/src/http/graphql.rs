@@ -1,0 +1,338 @@
+//! GraphQL over HTTP, following the GraphQL-over-HTTP specification.
+//!
+//! The service owns this layer rather than using the stock extractor, which labels every
+//! answer the same way, runs mutations sent with GET or as `text/plain`, and takes 64 MiB bodies:
+//! - the response is `application/graphql-response+json` or `application/json`, as `Accept`
+//!   asks (406 when it asks for neither); with the former, a request that fails before
+//!   execution (parse, validation, variables) answers 400;
+//! - GET runs queries only: a mutation answers 405 with `Allow: POST`, unexecuted;
+//! - POST takes `application/json` only (415 otherwise), so no HTML form or `text/plain`
+//!   request from another site can write: those skip the CORS preflight, JSON does not;
+//! - a body over the limit answers 413 before it is parsed.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{
+        StatusCode,
+        header::{self, Accept, Header},
+    },
+    web,
+};
+use async_graphql::{
+    Variables,
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use crate::{error::code, graphql::RequestData};
+
+/// The media type of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl ResponseType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+
+    /// Picks from the `Accept` header, most preferred first; no header means `application/json`.
+    fn negotiate(request: &HttpRequest) -> Option<Self> {
+        if !request.headers().contains_key(header::ACCEPT) {
+            return Some(Self::Json);
+        }
+        let accept = Accept::parse(request).ok()?;
+        accept.ranked().into_iter().find_map(|mime| {
+            match (
+                mime.type_().as_str(),
+                mime.subtype().as_str(),
+                mime.suffix().map(|s| s.as_str()),
+            ) {
+                ("application", "graphql-response", Some("json")) => {
+                    Some(Self::GraphqlResponseJson)
+                }
+                ("application", "json", None) | ("application" | "*", "*", None) => {
+                    Some(Self::Json)
+                }
+                _ => None,
+            }
+        })
+    }
+}
+
+/// A GraphQL request, from a JSON body or a query string.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphqlParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<serde_json::Value>,
+    extensions: Option<serde_json::Value>,
+}
+
+/// The same in a query string, where variables and extensions are JSON text.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// An answer that is not a GraphQL execution result: the request was refused before running.
+fn refuse(
+    status: StatusCode,
+    code: &'static str,
+    message: &str,
+    response_type: ResponseType,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(response_type.content_type())
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+fn bad_request(message: &str, response_type: ResponseType) -> HttpResponse {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        code::BAD_REQUEST,
+        message,
+        response_type,
+    )
+}
+
+pub async fn post(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(response_type) = ResponseType::negotiate(&request) else {
+        return not_acceptable();
+    };
+    if let Err(refusal) = check_content_type(&request, response_type) {
+        return refusal;
+    }
+    let body = match read_body(&request, payload, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            let message = format!(
+                "the request body is larger than {} bytes",
+                state.max_body_bytes
+            );
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                &message,
+                response_type,
+            );
+        }
+        Err(BodyError::Broken) => {
+            return bad_request("the request body could not be read", response_type);
+        }
+    };
+    let params: GraphqlParams = match serde_json::from_slice(&body) {
+        Ok(params) => params,
+        Err(_) => {
+            return bad_request(
+                "the body must be a JSON object with `query` and optionally `variables` and `operationName`",
+                response_type,
+            );
+        }
+    };
+    execute(params, response_type, &state).await
+}
+
+pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(response_type) = ResponseType::negotiate(&request) else {
+        return not_acceptable();
+    };
+    let Ok(web::Query(params)) = web::Query::<GetParams>::from_query(request.query_string()) else {
+        return bad_request("the query string could not be read", response_type);
+    };
+    let json_param = |text: Option<String>| -> Result<Option<serde_json::Value>, ()> {
+        text.filter(|t| !t.is_empty())
+            .map(|t| serde_json::from_str(&t).map_err(|_| ()))
+            .transpose()
+    };
+    let (Ok(variables), Ok(extensions)) =
+        (json_param(params.variables), json_param(params.extensions))
+    else {
+        return bad_request(
+            "`variables` and `extensions` must be JSON objects",
+            response_type,
+        );
+    };
+    let params = GraphqlParams {
+        query: params.query,
+        operation_name: params.operation_name,
+        variables,
+        extensions,
+    };
+    if let Some(query) = &params.query
+        && is_mutation(query, params.operation_name.as_deref())
+    {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .content_type(response_type.content_type())
+            .json(json!({ "errors": [{
+                "message": "mutations must be sent with POST",
+                "extensions": { "code": code::METHOD_NOT_ALLOWED },
+            }] }));
+    }
+    execute(params, response_type, &state).await
+}
+
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .json(json!({ "errors": [{
+            "message": "use GET for queries or POST",
+            "extensions": { "code": code::METHOD_NOT_ALLOWED },
+        }] }))
+}
+
+fn not_acceptable() -> HttpResponse {
+    refuse(
+        StatusCode::NOT_ACCEPTABLE,
+        code::NOT_ACCEPTABLE,
+        "this endpoint answers in application/graphql-response+json or application/json",
+        ResponseType::Json,
+    )
+}
+
+/// Whether the operation a GET would run is a mutation. A document that does not parse is
+/// left to the executor, which reports it as a GraphQL error.
+fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = parse_query(query) else {
+        return false;
+    };
+    match &document.operations {
+        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(operations) => operation_name
+            .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
+            .is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation),
+    }
+}
+
+fn check_content_type(
+    request: &HttpRequest,
+    response_type: ResponseType,
+) -> Result<(), HttpResponse> {
+    let unsupported = || {
+        refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as application/json",
+            response_type,
+        )
+    };
+    let header = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(unsupported)?;
+    let mime: mime::Mime = header.parse().map_err(|_| unsupported())?;
+    let utf8 = mime
+        .get_param(mime::CHARSET)
+        .is_none_or(|charset| charset == mime::UTF_8);
+    if mime.essence_str() == mime::APPLICATION_JSON.essence_str() && utf8 {
+        Ok(())
+    } else {
+        Err(unsupported())
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn execute(
+    params: GraphqlParams,
+    response_type: ResponseType,
+    state: &AppState,
+) -> HttpResponse {
+    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+        return bad_request("the request has no `query`", response_type);
+    };
+    let variables = match params.variables {
+        None | Some(serde_json::Value::Null) => Variables::default(),
+        Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
+        Some(_) => return bad_request("`variables` must be a JSON object", response_type),
+    };
+    let mut request = async_graphql::Request::new(query)
+        .variables(variables)
+        .data(RequestData::new(state.db.clone()));
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(serde_json::Value::Object(extensions)) = params.extensions {
+        request.extensions = async_graphql::Extensions(
+            extensions
+                .into_iter()
+                .filter_map(|(k, v)| async_graphql::Value::from_json(v).ok().map(|v| (k, v)))
+                .collect(),
+        );
+    }
+    let response = state.schema.execute(request).await;
+
+    // Nothing executed when there is no data and no error points into the result: the request
+    // itself was wrong (it did not parse or validate, or its variables did not fit).
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if request_error && response_type == ResponseType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(response_type.content_type())
+            .body(body),
+        Err(error) => {
+            tracing::error!(error = %error, "could not serialise a GraphQL response");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL,
+                "internal error",
+                response_type,
+            )
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The HTTP surface: GraphQL over HTTP, GraphiQL, health, readiness and metrics.
+
+mod graphiql;
+mod graphql;
+mod health;
+mod observe;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use sea_orm::DatabaseConnection;
+
+use crate::{graphql::AppSchema, metrics::Metrics};
+
+pub use observe::observe_requests;
+
+/// What every handler shares; built once at start-up.
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+    pub metrics: Arc<Metrics>,
+    pub max_body_bytes: usize,
+}
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/graphql")
+                .route(web::post().to(graphql::post))
+                .route(web::get().to(graphql::get))
+                .default_service(web::to(graphql::method_not_allowed)),
+        )
+        .route("/", web::get().to(graphiql::page))
+        .route("/graphiql/{file}", web::get().to(graphiql::asset))
+        .route("/healthz", web::get().to(health::alive))
+        .route("/readyz", web::get().to(health::ready))
+        .route("/metrics", web::get().to(health::metrics));
+}

@@ -1,0 +1,18 @@
+//! SeaORM entities: one module a table, in the style sea-orm-cli generates. Behaviour lives in `api`.
+
+pub mod actor;
+pub mod course;
+pub mod course_audience_role;
+pub mod course_goal;
+pub mod enrolment;
+pub mod enums;
+pub mod feedback;
+pub mod location;
+pub mod module;
+pub mod module_topic;
+pub mod municipality;
+pub mod organisation;
+pub mod participant;
+pub mod prelude;
+pub mod session;
+pub mod session_actor;

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+use crate::enums::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "participants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub external_id: Option<String>,
+    pub full_name: String,
+    #[sea_orm(unique)]
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: ParticipantRole,
+    pub municipality_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,14 @@
+pub use super::actor::Entity as Actor;
+pub use super::course::Entity as Course;
+pub use super::course_audience_role::Entity as CourseAudienceRole;
+pub use super::course_goal::Entity as CourseGoal;
+pub use super::enrolment::Entity as Enrolment;
+pub use super::feedback::Entity as Feedback;
+pub use super::location::Entity as Location;
+pub use super::module::Entity as Module;
+pub use super::module_topic::Entity as ModuleTopic;
+pub use super::municipality::Entity as Municipality;
+pub use super::organisation::Entity as Organisation;
+pub use super::participant::Entity as Participant;
+pub use super::session::Entity as Session;
+pub use super::session_actor::Entity as SessionActor;

@@ -1,0 +1,15 @@
+//! Database migrations. Each runs on SQLite and on PostgreSQL, inside one transaction, so a
+//! failing migration leaves the database as it was. An applied migration is never edited.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_programme;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_create_programme::Migration)]
+    }
+}
