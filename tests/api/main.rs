@@ -1,1 +1,16 @@
-fn main() {}
+//! Black-box tests: each starts the real service on port 0 against a fresh database and talks
+//! GraphQL over HTTP, as a client would. With `TEST_DATABASE_URL` pointing at a PostgreSQL server
+//! every test makes (and drops) its own database there; without it, a temporary SQLite file.
+
+mod demo_data;
+mod graphiql;
+mod health;
+mod helpers;
+mod http;
+mod migrations;
+mod nodes;
+mod pagination;
+mod programme;
+mod schema;
+mod statements;
+mod time_zone;

@@ -1,0 +1,287 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use api::{Application, Settings};
+use chrono::{DateTime, Utc};
+use entity::{enums::*, *};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+/// The demo course's slug, from `api/seed/brochure.toml`.
+pub const BROCHURE_SLUG: &str = "omgaan-met-intimidatie-en-bedreiging-burgemeesters-wethouders";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// A connection of the test's own, to arrange what the API cannot create yet.
+    pub db: DatabaseConnection,
+    pub database: TestDatabase,
+}
+
+/// The database of one test, removed when the test ends.
+pub enum TestDatabase {
+    Sqlite { url: String, _folder: TempDir },
+    Postgres { url: String, admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("test_{}", Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.expect("connecting to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("creating the test database");
+                admin.close().await.ok();
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+                Self::Postgres { url: format!("{base}/{name}"), admin_url, name }
+            }
+            None => {
+                let folder = tempfile::tempdir().expect("creating a temporary folder");
+                let url = format!("sqlite://{}/test.db?mode=rwc", folder.path().display());
+                Self::Sqlite { url, _folder: folder }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name, .. } = self {
+            let (admin_url, database) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async {
+                    let admin = Database::connect(&admin_url).await.map_err(std::io::Error::other)?;
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    admin.close().await.map_err(std::io::Error::other)
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop the test database {name}");
+            }
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the service on a fresh database, with settings adjusted by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let mut settings = Settings::for_database(database.url());
+    configure(&mut settings);
+    start(settings, database).await
+}
+
+/// Starts (another) service on the database of `database`.
+pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
+    let application = Application::build(settings).await.expect("building the application");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    let db = Database::connect(database.url()).await.expect("connecting the test to its database");
+    TestApp { address, client: reqwest::Client::new(), db, database }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Runs a query over POST and returns the whole response body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("sending a GraphQL request");
+        assert_eq!(response.status(), 200, "a GraphQL request over POST answers 200");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// Runs a query that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The SQL statements the service has run so far, from `/metrics`.
+    pub async fn statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("reading /metrics")
+            .text()
+            .await
+            .expect("a metrics body");
+        text.lines()
+            .find_map(|line| line.strip_prefix("db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("the db_statements_total metric")
+    }
+
+    pub async fn brochure_course(&self) -> course::Model {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        course::Entity::find()
+            .filter(course::Column::Slug.eq(BROCHURE_SLUG))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("the demo course")
+    }
+}
+
+/// The code of the first error of a response.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn insert_location(db: &DatabaseConnection, city: &str) -> location::Model {
+    let now = Utc::now();
+    location::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set(unique("Testlocatie")),
+        street_address: Set(None),
+        postal_code: Set(None),
+        city: Set(city.into()),
+        directions: Set(None),
+        is_demo: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+/// A course of no public interest, for tests that need more than the demo course.
+pub async fn insert_course(
+    db: &DatabaseConnection,
+    provider_id: Uuid,
+    status: CourseStatus,
+    theme: &str,
+) -> course::Model {
+    let now = Utc::now();
+    let slug = unique("testcursus");
+    course::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        slug: Set(slug.clone()),
+        title: Set(format!("Testcursus {slug}")),
+        subtitle: Set(None),
+        introduction: Set("Een cursus om mee te testen.".into()),
+        method: Set("Oefenen.".into()),
+        audience: Set("Gemeentesecretarissen".into()),
+        theme: Set(Some(theme.into())),
+        status: Set(status),
+        max_participants: Set(12),
+        duration_days: Set(1),
+        daily_start_time: Set(chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap()),
+        daily_end_time: Set(chrono::NaiveTime::from_hms_opt(15, 0, 0).unwrap()),
+        alumni_count_before_platform: Set(0),
+        provider_id: Set(provider_id),
+        sponsor_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+pub async fn insert_session(
+    db: &DatabaseConnection,
+    course_id: Uuid,
+    location_id: Option<Uuid>,
+    starts_at: DateTime<Utc>,
+    capacity: i32,
+) -> session::Model {
+    let now = Utc::now();
+    session::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        course_id: Set(course_id),
+        location_id: Set(location_id),
+        starts_at: Set(starts_at),
+        ends_at: Set(starts_at + chrono::Duration::hours(7)),
+        capacity: Set(capacity),
+        status: Set(SessionStatus::Scheduled),
+        booking_opens_at: Set(None),
+        booking_closes_at: Set(None),
+        is_demo: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+/// A made-up participant: no real person's data in tests.
+pub async fn insert_participant(db: &DatabaseConnection) -> participant::Model {
+    let now = Utc::now();
+    let name = unique("deelnemer");
+    participant::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        external_id: Set(None),
+        full_name: Set(format!("Test {name}")),
+        email: Set(format!("{name}-{}@example.invalid", Uuid::new_v4().simple())),
+        phone: Set(None),
+        role: Set(ParticipantRole::Mayor),
+        municipality_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+pub async fn insert_enrolment(
+    db: &DatabaseConnection,
+    session_id: Uuid,
+    participant_id: Uuid,
+    status: EnrolmentStatus,
+) -> enrolment::Model {
+    let now = Utc::now();
+    enrolment::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        session_id: Set(session_id),
+        participant_id: Set(participant_id),
+        status: Set(status),
+        waitlisted_at: Set((status == EnrolmentStatus::Waitlisted).then_some(now)),
+        external_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}

@@ -1,0 +1,78 @@
+//! The number of SQL statements a query runs does not grow with the number of items it returns.
+
+use chrono::{Duration, Utc};
+use entity::enums::{CourseStatus, EnrolmentStatus};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// 60 sessions over two courses and three locations, some with enrolments.
+async fn arrange(app: &TestApp) {
+    let brochure = app.brochure_course().await;
+    let other = insert_course(&app.db, brochure.provider_id, CourseStatus::Published, "Ander thema").await;
+    let mut locations = Vec::new();
+    for city in ["Den Haag", "Utrecht", "Zwolle"] {
+        locations.push(insert_location(&app.db, city).await.id);
+    }
+    let participant = insert_participant(&app.db).await;
+    for i in 0..60 {
+        let course = if i % 2 == 0 { brochure.id } else { other.id };
+        let start = Utc::now() + Duration::days(i + 1);
+        let session = insert_session(&app.db, course, Some(locations[i as usize % 3]), start, 10).await;
+        if i % 5 == 0 {
+            insert_enrolment(&app.db, session.id, participant.id, EnrolmentStatus::Confirmed).await;
+        }
+    }
+}
+
+async fn statements_for(app: &TestApp, query: &str, size: i64) -> (u64, serde_json::Value) {
+    let before = app.statements().await;
+    let data = app.data(query, json!({ "n": size })).await;
+    (app.statements().await - before, data)
+}
+
+#[tokio::test]
+async fn sessions_with_course_location_and_seats_cost_the_same_for_5_and_50() {
+    let app = spawn_app().await;
+    arrange(&app).await;
+    let query = r#"query($n: Int!) { sessions(first: $n) { totalCount edges { node {
+        id seatsTaken seatsLeft waitingListLength
+        course { title provider { name } }
+        location { name city }
+    } } } }"#;
+
+    let (small, five) = statements_for(&app, query, 5).await;
+    let (large, fifty) = statements_for(&app, query, 50).await;
+
+    assert_eq!(five["sessions"]["edges"].as_array().unwrap().len(), 5);
+    assert_eq!(fifty["sessions"]["edges"].as_array().unwrap().len(), 50);
+    assert!(small > 0, "the statement counter counts");
+    assert_eq!(small, large, "statements for 5 sessions vs 50");
+}
+
+#[tokio::test]
+async fn courses_with_their_programme_and_sessions_cost_the_same_for_5_and_50_sessions() {
+    let app = spawn_app().await;
+    arrange(&app).await;
+    let query = r#"query($n: Int!) { courses(first: 10) { totalCount edges { node {
+        title goals audienceRoles alumniCount testimonials { quote } provider { name } sponsor { name }
+        modules { title topics children { title topics } }
+        sessions(first: $n) { totalCount edges { node { id seatsLeft location { city } } } }
+    } } } }"#;
+
+    let (small, five) = statements_for(&app, query, 5).await;
+    let (large, fifty) = statements_for(&app, query, 50).await;
+
+    let sessions = |data: &serde_json::Value| -> usize {
+        data["courses"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["node"]["sessions"]["edges"].as_array().unwrap().len())
+            .sum()
+    };
+    assert_eq!(five["courses"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(sessions(&five), 10);
+    assert_eq!(sessions(&fifty), 63, "30 + 3 demo sessions of one course, 30 of the other");
+    assert_eq!(small, large, "statements for 5 sessions a course vs 50");
+}
