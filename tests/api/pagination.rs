@@ -210,7 +210,7 @@ async fn courses_are_filtered_by_status_theme_and_audience() {
     assert_eq!(slugs(&published), expected);
     assert_eq!(published["courses"]["totalCount"], 2);
     assert_eq!(slugs(&drafts), [draft.slug]);
-    assert_eq!(slugs(&theme), [brochure.slug.clone()]);
+    assert_eq!(slugs(&theme), std::slice::from_ref(&brochure.slug));
     assert_eq!(slugs(&for_mayors), [brochure.slug]);
 }
 
