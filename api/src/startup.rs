@@ -46,6 +46,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::from_fn(observe_requests))
+                // Answers are what their Content-Type says; browsers must not guess otherwise.
+                .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(middleware::Compress::default())
                 .configure(routes)
         })

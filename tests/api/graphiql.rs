@@ -25,6 +25,7 @@ async fn graphiql_and_everything_it_loads_come_from_the_service() {
     assert_eq!(page.status(), 200);
     let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(policy.contains("default-src 'self'"), "{policy}");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     let html = page.text().await.unwrap();
     let references = references(&html);
     assert_eq!(references.len(), 5, "{references:?}");

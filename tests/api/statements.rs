@@ -25,10 +25,18 @@ async fn arrange(app: &TestApp) {
     }
 }
 
+/// The fewest statements the query took in five runs. A DataLoader gathers keys for a
+/// millisecond before it queries; on a starved CPU a batch can now and then split in two, which
+/// costs one statement more and says nothing about N+1 (that would cost one per item).
 async fn statements_for(app: &TestApp, query: &str, size: i64) -> (u64, serde_json::Value) {
-    let before = app.statements().await;
-    let data = app.data(query, json!({ "n": size })).await;
-    (app.statements().await - before, data)
+    let mut fewest = u64::MAX;
+    let mut data = serde_json::Value::Null;
+    for _ in 0..5 {
+        let before = app.statements().await;
+        data = app.data(query, json!({ "n": size })).await;
+        fewest = fewest.min(app.statements().await - before);
+    }
+    (fewest, data)
 }
 
 #[tokio::test]

@@ -14,13 +14,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::{
-    ids::SessionId,
+    ids::{CourseId, SessionId},
     pagination::{Direction, Page, PageRequest, SessionCursor},
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SessionFilter {
-    pub course_id: Option<Uuid>,
+    pub course_id: Option<CourseId>,
     /// Sessions that start at or after this instant.
     pub starts_from: Option<DateTime<Utc>>,
     /// Sessions that start before this instant.
@@ -46,7 +46,7 @@ fn seats_taken() -> SelectStatement {
 fn condition(filter: &SessionFilter) -> Condition {
     let mut condition = Condition::all();
     if let Some(course_id) = filter.course_id {
-        condition = condition.add(session::Column::CourseId.eq(course_id));
+        condition = condition.add(session::Column::CourseId.eq(course_id.0));
     }
     if let Some(from) = filter.starts_from {
         condition = condition.add(session::Column::StartsAt.gte(from));

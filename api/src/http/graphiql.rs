@@ -44,3 +44,8 @@ pub async fn asset(name: web::Path<String>) -> HttpResponse {
         None => HttpResponse::NotFound().finish(),
     }
 }
+
+/// Browsers ask for one; there is none, and a 404 would only be noise in the logs.
+pub async fn no_favicon() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

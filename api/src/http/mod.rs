@@ -32,6 +32,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/", web::get().to(graphiql::page))
         .route("/graphiql/{file}", web::get().to(graphiql::asset))
+        .route("/favicon.ico", web::get().to(graphiql::no_favicon))
         .route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))
         .route("/metrics", web::get().to(health::metrics));

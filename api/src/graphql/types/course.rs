@@ -163,7 +163,7 @@ impl Course {
         filter: Option<CourseSessionFilter>,
     ) -> FieldResult<SessionConnection> {
         let page = Arc::new(PageRequest::parse(PageArgs { first, after, last, before })?);
-        let filter = Arc::new(filter.unwrap_or_default().into_db(Some(self.0.id)));
+        let filter = Arc::new(filter.unwrap_or_default().into_db(Some(self.course_id())));
         let key = SessionsOf { course: self.course_id(), filter: filter.clone(), page };
         let sessions = loaders(ctx)?.load_one(key).await?;
         let sessions = sessions.unwrap_or_else(Page::empty);

@@ -136,7 +136,7 @@ pub struct CourseSessionFilter {
 }
 
 impl CourseSessionFilter {
-    pub fn into_db(self, course_id: Option<uuid::Uuid>) -> db::session::SessionFilter {
+    pub fn into_db(self, course_id: Option<CourseId>) -> db::session::SessionFilter {
         db::session::SessionFilter {
             course_id,
             starts_from: self.starts_from,
@@ -159,6 +159,6 @@ pub struct SessionFilter {
 impl SessionFilter {
     pub fn into_db(self) -> crate::error::ApiResult<db::session::SessionFilter> {
         let course_id = self.course_id.map(|id| CourseId::from_global(&id, "filter.courseId")).transpose()?;
-        Ok(self.sessions.into_db(course_id.map(|c| c.0)))
+        Ok(self.sessions.into_db(course_id))
     }
 }
