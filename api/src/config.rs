@@ -8,7 +8,11 @@ use clap::{ArgAction, Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Database to use: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/training.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/training.db?mode=rwc"
+    )]
     pub database_url: String,
 
     /// Most connections the pool opens.

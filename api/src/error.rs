@@ -25,7 +25,10 @@ pub mod code {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadUserInput { field: &'static str, message: String },
+    BadUserInput {
+        field: &'static str,
+        message: String,
+    },
     #[error("`{field}` is not a valid id")]
     InvalidId { field: &'static str },
     #[error("`{field}` is not a valid cursor")]
@@ -75,7 +78,10 @@ impl ErrorExtensions for ApiError {
                 tracing::error!(error = %error, "database error while loading a batch");
             }
             Self::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "internal error while resolving a request");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "internal error while resolving a request"
+                );
             }
             _ => {}
         }
@@ -109,7 +115,12 @@ macro_rules! field_error_from {
     )*};
 }
 
-field_error_from!(ApiError, sea_orm::DbErr, std::sync::Arc<sea_orm::DbErr>, anyhow::Error);
+field_error_from!(
+    ApiError,
+    sea_orm::DbErr,
+    std::sync::Arc<sea_orm::DbErr>,
+    anyhow::Error
+);
 
 impl From<FieldError> for async_graphql::Error {
     fn from(error: FieldError) -> Self {

@@ -27,8 +27,16 @@ impl Default for Metrics {
         let db_statements = Counter::default();
         registry.register("db_statements", "SQL statements run", db_statements.clone());
         let http_requests = Family::<HttpLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests answered", http_requests.clone());
-        Self { registry, db_statements, http_requests }
+        registry.register(
+            "http_requests",
+            "HTTP requests answered",
+            http_requests.clone(),
+        );
+        Self {
+            registry,
+            db_statements,
+            http_requests,
+        }
     }
 }
 

@@ -55,7 +55,10 @@ impl Application {
         .context("starting the HTTP server")?
         .run();
         tracing::info!(address = %address, "serving GraphQL at http://{address}/graphql and GraphiQL at http://{address}/");
-        Ok(Self { port: address.port(), server })
+        Ok(Self {
+            port: address.port(),
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {

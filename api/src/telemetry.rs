@@ -7,8 +7,8 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default level (`info`).
 pub fn init(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = fmt().with_env_filter(filter).with_target(false);
     // A second call (tests start many apps) keeps the first subscriber.
     let _ = match format {

@@ -6,8 +6,14 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const PARTICIPANT_ROLES: [&str; 6] =
-    ["MAYOR", "ALDERMAN", "MUNICIPAL_SECRETARY", "COUNCIL_MEMBER", "CIVIL_SERVANT", "OTHER"];
+const PARTICIPANT_ROLES: [&str; 6] = [
+    "MAYOR",
+    "ALDERMAN",
+    "MUNICIPAL_SECRETARY",
+    "COUNCIL_MEMBER",
+    "CIVIL_SERVANT",
+    "OTHER",
+];
 
 /// A table with a UUID key and the timestamps every table carries.
 fn table(name: &'static str) -> TableCreateStatement {
@@ -36,7 +42,9 @@ fn fk(
 
 fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut index = Index::create();
-    index.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
+    index
+        .name(format!("ix_{table}_{}", columns.join("_")))
+        .table(table);
     for column in columns {
         index.col(*column);
     }
@@ -45,7 +53,9 @@ fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement 
 
 fn unique(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut index = index(table, columns);
-    index.name(format!("ux_{table}_{}", columns.join("_"))).unique();
+    index
+        .name(format!("ux_{table}_{}", columns.join("_")))
+        .unique();
     index
 }
 
@@ -54,7 +64,9 @@ fn one_of(column: &'static str, values: &[&'static str]) -> SimpleExpr {
 }
 
 fn rating(column: &'static str) -> ColumnDef {
-    integer_null(column).check(Expr::col(column).between(1, 5)).to_owned()
+    integer_null(column)
+        .check(Expr::col(column).between(1, 5))
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -79,16 +91,23 @@ impl MigrationTrait for Migration {
                     .col(string_null("street_address"))
                     .col(string_null("postal_code"))
                     .col(string_null("city"))
-                    .col(
-                        string_len("registration_method", 20)
-                            .check(one_of("registration_method", &["PLATFORM", "EMAIL", "PHONE"])),
-                    )
+                    .col(string_len("registration_method", 20).check(one_of(
+                        "registration_method",
+                        &["PLATFORM", "EMAIL", "PHONE"],
+                    )))
                     .col(text_null("registration_instructions"))
-                    .foreign_key(&mut fk("organisations", "parent_id", "organisations", SetNull))
+                    .foreign_key(&mut fk(
+                        "organisations",
+                        "parent_id",
+                        "organisations",
+                        SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("organisations", &["parent_id"])).await?;
+        manager
+            .create_index(index("organisations", &["parent_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -124,7 +143,8 @@ impl MigrationTrait for Migration {
                     .col(string("audience"))
                     .col(string_null("theme"))
                     .col(
-                        string_len("status", 20).check(one_of("status", &["DRAFT", "PUBLISHED", "ARCHIVED"])),
+                        string_len("status", 20)
+                            .check(one_of("status", &["DRAFT", "PUBLISHED", "ARCHIVED"])),
                     )
                     .col(integer("max_participants").check(Expr::col("max_participants").gt(0)))
                     .col(integer("duration_days").check(Expr::col("duration_days").gt(0)))
@@ -142,10 +162,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("courses", &["status", "slug"])).await?;
+        manager
+            .create_index(index("courses", &["status", "slug"]))
+            .await?;
         manager.create_index(index("courses", &["theme"])).await?;
-        manager.create_index(index("courses", &["provider_id"])).await?;
-        manager.create_index(index("courses", &["sponsor_id"])).await?;
+        manager
+            .create_index(index("courses", &["provider_id"]))
+            .await?;
+        manager
+            .create_index(index("courses", &["sponsor_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -157,19 +183,30 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(unique("course_goals", &["course_id", "position"])).await?;
+        manager
+            .create_index(unique("course_goals", &["course_id", "position"]))
+            .await?;
 
         manager
             .create_table(
                 table("course_audience_roles")
                     .col(uuid("course_id"))
                     .col(string_len("role", 30).check(one_of("role", &PARTICIPANT_ROLES)))
-                    .foreign_key(&mut fk("course_audience_roles", "course_id", "courses", Cascade))
+                    .foreign_key(&mut fk(
+                        "course_audience_roles",
+                        "course_id",
+                        "courses",
+                        Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(unique("course_audience_roles", &["course_id", "role"])).await?;
-        manager.create_index(index("course_audience_roles", &["role"])).await?;
+        manager
+            .create_index(unique("course_audience_roles", &["course_id", "role"]))
+            .await?;
+        manager
+            .create_index(index("course_audience_roles", &["role"]))
+            .await?;
 
         manager
             .create_table(
@@ -193,7 +230,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(unique("modules", &["parent_id", "position"])).await?;
+        manager
+            .create_index(unique("modules", &["parent_id", "position"]))
+            .await?;
 
         manager
             .create_table(
@@ -205,7 +244,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(unique("module_topics", &["module_id", "position"])).await?;
+        manager
+            .create_index(unique("module_topics", &["module_id", "position"]))
+            .await?;
 
         manager
             .create_table(
@@ -222,15 +263,24 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("booking_opens_at"))
                     .col(timestamp_with_time_zone_null("booking_closes_at"))
                     .col(boolean("is_demo").default(false))
-                    .check(("ck_sessions_ends_after_start", Expr::col("ends_at").gt(Expr::col("starts_at"))))
+                    .check((
+                        "ck_sessions_ends_after_start",
+                        Expr::col("ends_at").gt(Expr::col("starts_at")),
+                    ))
                     .foreign_key(&mut fk("sessions", "course_id", "courses", Restrict))
                     .foreign_key(&mut fk("sessions", "location_id", "locations", Restrict))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("sessions", &["starts_at", "id"])).await?;
-        manager.create_index(index("sessions", &["course_id", "starts_at"])).await?;
-        manager.create_index(index("sessions", &["location_id"])).await?;
+        manager
+            .create_index(index("sessions", &["starts_at", "id"]))
+            .await?;
+        manager
+            .create_index(index("sessions", &["course_id", "starts_at"]))
+            .await?;
+        manager
+            .create_index(index("sessions", &["location_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -242,11 +292,18 @@ impl MigrationTrait for Migration {
                     .col(string_null("phone"))
                     .col(string_len("role", 30).check(one_of("role", &PARTICIPANT_ROLES)))
                     .col(uuid_null("municipality_id"))
-                    .foreign_key(&mut fk("participants", "municipality_id", "municipalities", Restrict))
+                    .foreign_key(&mut fk(
+                        "participants",
+                        "municipality_id",
+                        "municipalities",
+                        Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("participants", &["municipality_id"])).await?;
+        manager
+            .create_index(index("participants", &["municipality_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -271,8 +328,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(unique("session_actors", &["session_id", "actor_id"])).await?;
-        manager.create_index(index("session_actors", &["actor_id"])).await?;
+        manager
+            .create_index(unique("session_actors", &["session_id", "actor_id"]))
+            .await?;
+        manager
+            .create_index(index("session_actors", &["actor_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -281,13 +342,24 @@ impl MigrationTrait for Migration {
                     .col(uuid("participant_id"))
                     .col(string_len("status", 20).check(one_of(
                         "status",
-                        &["CONFIRMED", "WAITLISTED", "CANCELLED", "ATTENDED", "NO_SHOW"],
+                        &[
+                            "CONFIRMED",
+                            "WAITLISTED",
+                            "CANCELLED",
+                            "ATTENDED",
+                            "NO_SHOW",
+                        ],
                     )))
                     // When the enrolment joined the waiting list: the queue is in this order.
                     .col(timestamp_with_time_zone_null("waitlisted_at"))
                     .col(string_len_null("external_id", 100).unique_key())
                     .foreign_key(&mut fk("enrolments", "session_id", "sessions", Restrict))
-                    .foreign_key(&mut fk("enrolments", "participant_id", "participants", Restrict))
+                    .foreign_key(&mut fk(
+                        "enrolments",
+                        "participant_id",
+                        "participants",
+                        Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -300,8 +372,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("enrolments", &["session_id", "status"])).await?;
-        manager.create_index(index("enrolments", &["participant_id"])).await?;
+        manager
+            .create_index(index("enrolments", &["session_id", "status"]))
+            .await?;
+        manager
+            .create_index(index("enrolments", &["participant_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -316,22 +392,33 @@ impl MigrationTrait for Migration {
                     .col(rating("trainer_rating"))
                     .col(text_null("comment"))
                     .col(boolean("consent_to_publish").default(false))
-                    .col(
-                        string_len("moderation_status", 20)
-                            .check(one_of("moderation_status", &["PENDING", "APPROVED", "REJECTED"])),
-                    )
+                    .col(string_len("moderation_status", 20).check(one_of(
+                        "moderation_status",
+                        &["PENDING", "APPROVED", "REJECTED"],
+                    )))
                     // The only attribution a published testimonial may carry.
                     .col(string_len_null("author_role", 30))
                     .col(timestamp_with_time_zone("submitted_at"))
                     .foreign_key(&mut fk("feedback", "course_id", "courses", Restrict))
                     .foreign_key(&mut fk("feedback", "session_id", "sessions", Restrict))
-                    .foreign_key(&mut fk("feedback", "participant_id", "participants", Restrict))
+                    .foreign_key(&mut fk(
+                        "feedback",
+                        "participant_id",
+                        "participants",
+                        Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(unique("feedback", &["session_id", "participant_id"])).await?;
-        manager.create_index(index("feedback", &["course_id", "moderation_status"])).await?;
-        manager.create_index(index("feedback", &["participant_id"])).await?;
+        manager
+            .create_index(unique("feedback", &["session_id", "participant_id"]))
+            .await?;
+        manager
+            .create_index(index("feedback", &["course_id", "moderation_status"]))
+            .await?;
+        manager
+            .create_index(index("feedback", &["participant_id"]))
+            .await?;
         Ok(())
     }
 
@@ -352,7 +439,9 @@ impl MigrationTrait for Migration {
             "locations",
             "organisations",
         ] {
-            manager.drop_table(Table::drop().table(name).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(name).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -20,9 +20,18 @@ async fn demo_sessions_are_marked_and_lie_in_the_coming_weeks() {
         assert_eq!(node["location"]["isDemo"], true);
         assert_eq!(node["capacity"], 10);
         assert_eq!(node["endTime"], "16:00:00");
-        assert!(node["localStartsAt"].as_str().unwrap().contains("T09:00:00+0"));
-        let starts = chrono::DateTime::parse_from_rfc3339(node["startsAt"].as_str().unwrap()).unwrap();
-        assert!(starts > Utc::now() && starts < Utc::now() + Duration::weeks(8), "{starts}");
+        assert!(
+            node["localStartsAt"]
+                .as_str()
+                .unwrap()
+                .contains("T09:00:00+0")
+        );
+        let starts =
+            chrono::DateTime::parse_from_rfc3339(node["startsAt"].as_str().unwrap()).unwrap();
+        assert!(
+            starts > Utc::now() && starts < Utc::now() + Duration::weeks(8),
+            "{starts}"
+        );
     }
 }
 

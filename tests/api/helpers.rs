@@ -23,28 +23,49 @@ pub struct TestApp {
 
 /// The database of one test, removed when the test ends.
 pub enum TestDatabase {
-    Sqlite { url: String, _folder: TempDir },
-    Postgres { url: String, admin_url: String, name: String },
+    Sqlite {
+        url: String,
+        _folder: TempDir,
+    },
+    Postgres {
+        url: String,
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {
     pub async fn create() -> Self {
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
             Some(admin_url) => {
                 let name = format!("test_{}", Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url).await.expect("connecting to TEST_DATABASE_URL");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connecting to TEST_DATABASE_URL");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await
                     .expect("creating the test database");
                 admin.close().await.ok();
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
-                Self::Postgres { url: format!("{base}/{name}"), admin_url, name }
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
+                Self::Postgres {
+                    url: format!("{base}/{name}"),
+                    admin_url,
+                    name,
+                }
             }
             None => {
                 let folder = tempfile::tempdir().expect("creating a temporary folder");
                 let url = format!("sqlite://{}/test.db?mode=rwc", folder.path().display());
-                Self::Sqlite { url, _folder: folder }
+                Self::Sqlite {
+                    url,
+                    _folder: folder,
+                }
             }
         }
     }
@@ -58,15 +79,24 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Self::Postgres { admin_url, name, .. } = self {
+        if let Self::Postgres {
+            admin_url, name, ..
+        } = self
+        {
             let (admin_url, database) = (admin_url.clone(), name.clone());
             // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
             let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
                 runtime.block_on(async {
-                    let admin = Database::connect(&admin_url).await.map_err(std::io::Error::other)?;
+                    let admin = Database::connect(&admin_url)
+                        .await
+                        .map_err(std::io::Error::other)?;
                     admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                        ))
                         .await
                         .map_err(std::io::Error::other)?;
                     admin.close().await.map_err(std::io::Error::other)
@@ -94,11 +124,20 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts (another) service on the database of `database`.
 pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
-    let application = Application::build(settings).await.expect("building the application");
+    let application = Application::build(settings)
+        .await
+        .expect("building the application");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    let db = Database::connect(database.url()).await.expect("connecting the test to its database");
-    TestApp { address, client: reqwest::Client::new(), db, database }
+    let db = Database::connect(database.url())
+        .await
+        .expect("connecting the test to its database");
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        database,
+    }
 }
 
 impl TestApp {
@@ -115,7 +154,11 @@ impl TestApp {
             .send()
             .await
             .expect("sending a GraphQL request");
-        assert_eq!(response.status(), 200, "a GraphQL request over POST answers 200");
+        assert_eq!(
+            response.status(),
+            200,
+            "a GraphQL request over POST answers 200"
+        );
         response.json().await.expect("a JSON body")
     }
 
@@ -156,7 +199,9 @@ impl TestApp {
 
 /// The code of the first error of a response.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -252,7 +297,10 @@ pub async fn insert_participant(db: &DatabaseConnection) -> participant::Model {
         id: Set(Uuid::new_v4()),
         external_id: Set(None),
         full_name: Set(format!("Test {name}")),
-        email: Set(format!("{name}-{}@example.invalid", Uuid::new_v4().simple())),
+        email: Set(format!(
+            "{name}-{}@example.invalid",
+            Uuid::new_v4().simple()
+        )),
         phone: Set(None),
         role: Set(ParticipantRole::Mayor),
         municipality_id: Set(None),

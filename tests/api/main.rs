@@ -3,7 +3,11 @@
 //! every test makes (and drops) its own database there; without it, a temporary SQLite file.
 
 // A test that cannot arrange its world should stop at once and say where.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on a broken arrangement")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on a broken arrangement"
+)]
 
 mod demo_data;
 mod graphiql;

@@ -27,7 +27,11 @@ async fn add_sessions(app: &TestApp, n: i64, same_start: bool) {
     let course = app.brochure_course().await;
     let start = Utc::now() + Duration::days(100);
     for i in 0..n {
-        let starts_at = if same_start { start } else { start + Duration::days(i) };
+        let starts_at = if same_start {
+            start
+        } else {
+            start + Duration::days(i)
+        };
         insert_session(&app.db, course.id, None, starts_at, 10).await;
     }
 }
@@ -37,7 +41,9 @@ async fn walk_forward(app: &TestApp, size: i64) -> Vec<String> {
     let mut after = Value::Null;
     // Bounded, so a paging bug fails the test instead of hanging it.
     for _ in 0..100 {
-        let page = app.data(SESSIONS, json!({ "first": size, "after": after })).await;
+        let page = app
+            .data(SESSIONS, json!({ "first": size, "after": after }))
+            .await;
         seen.extend(ids(&page));
         let info = &page["sessions"]["pageInfo"];
         if info["hasNextPage"] == false {
@@ -52,7 +58,9 @@ async fn walk_backward(app: &TestApp, size: i64) -> Vec<String> {
     let mut seen = Vec::new();
     let mut before = Value::Null;
     for _ in 0..100 {
-        let page = app.data(SESSIONS, json!({ "last": size, "before": before })).await;
+        let page = app
+            .data(SESSIONS, json!({ "last": size, "before": before }))
+            .await;
         let mut batch = ids(&page);
         batch.append(&mut seen);
         seen = batch;
@@ -73,8 +81,12 @@ async fn sessions_page_forward_and_backward_in_the_same_order_without_gaps() {
     let everything = ids(&all);
     assert_eq!(all["sessions"]["totalCount"], 25);
     assert_eq!(everything.len(), 25);
-    let starts: Vec<_> =
-        all["sessions"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["startsAt"].clone()).collect();
+    let starts: Vec<_> = all["sessions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["startsAt"].clone())
+        .collect();
     let mut sorted = starts.clone();
     sorted.sort_by_key(|s| chrono::DateTime::parse_from_rfc3339(s.as_str().unwrap()).unwrap());
     assert_eq!(starts, sorted, "sessions are listed by start");
@@ -111,9 +123,12 @@ async fn a_page_has_twenty_items_unless_asked_otherwise() {
 async fn page_sizes_outside_zero_to_a_hundred_are_refused() {
     let app = spawn_app().await;
 
-    for args in
-        [json!({ "first": 101 }), json!({ "first": -1 }), json!({ "last": 101 }), json!({ "last": -3 })]
-    {
+    for args in [
+        json!({ "first": 101 }),
+        json!({ "first": -1 }),
+        json!({ "last": 101 }),
+        json!({ "last": -3 }),
+    ] {
         let body = app.graphql(SESSIONS, args.clone()).await;
         assert_eq!(error_code(&body), "INVALID_PAGE_SIZE", "{args}");
         let courses = app
@@ -133,14 +148,24 @@ async fn page_sizes_outside_zero_to_a_hundred_are_refused() {
 #[tokio::test]
 async fn a_bad_cursor_is_refused_with_a_code() {
     let app = spawn_app().await;
-    let course_cursor = app.data("{ courses { edges { cursor } } }", json!({})).await["courses"]["edges"][0]
-        ["cursor"]
+    let course_cursor = app
+        .data("{ courses { edges { cursor } } }", json!({}))
+        .await["courses"]["edges"][0]["cursor"]
         .clone();
 
-    for cursor in [json!("garbage!"), json!(""), json!("c2Vzc2lvbjp4Onk"), course_cursor] {
-        let body = app.graphql(SESSIONS, json!({ "first": 2, "after": cursor })).await;
+    for cursor in [
+        json!("garbage!"),
+        json!(""),
+        json!("c2Vzc2lvbjp4Onk"),
+        course_cursor,
+    ] {
+        let body = app
+            .graphql(SESSIONS, json!({ "first": 2, "after": cursor }))
+            .await;
         assert_eq!(error_code(&body), "INVALID_CURSOR", "{cursor}");
-        let body = app.graphql(SESSIONS, json!({ "last": 2, "before": cursor })).await;
+        let body = app
+            .graphql(SESSIONS, json!({ "last": 2, "before": cursor }))
+            .await;
         assert_eq!(error_code(&body), "INVALID_CURSOR", "{cursor}");
     }
 }
@@ -149,7 +174,13 @@ async fn a_bad_cursor_is_refused_with_a_code() {
 async fn sessions_are_filtered_by_course_dates_status_and_free_seats() {
     let app = spawn_app().await;
     let brochure = app.brochure_course().await;
-    let other = insert_course(&app.db, brochure.provider_id, CourseStatus::Published, "Ander thema").await;
+    let other = insert_course(
+        &app.db,
+        brochure.provider_id,
+        CourseStatus::Published,
+        "Ander thema",
+    )
+    .await;
     let start = Utc::now() + Duration::days(200);
     let full = insert_session(&app.db, other.id, None, start, 1).await;
     let open = insert_session(&app.db, other.id, None, start + Duration::days(10), 5).await;
@@ -162,18 +193,35 @@ async fn sessions_are_filtered_by_course_dates_status_and_free_seats() {
     let other_id = api::domain::ids::CourseId(other.id).to_global();
     let global = |id| api::domain::ids::SessionId(id).to_global();
 
-    let of_course = app.data(SESSIONS, json!({ "filter": { "courseId": other_id } })).await;
-    let with_seats =
-        app.data(SESSIONS, json!({ "filter": { "courseId": other_id, "hasSeatsLeft": true } })).await;
-    let without_seats =
-        app.data(SESSIONS, json!({ "filter": { "courseId": other_id, "hasSeatsLeft": false } })).await;
+    let of_course = app
+        .data(SESSIONS, json!({ "filter": { "courseId": other_id } }))
+        .await;
+    let with_seats = app
+        .data(
+            SESSIONS,
+            json!({ "filter": { "courseId": other_id, "hasSeatsLeft": true } }),
+        )
+        .await;
+    let without_seats = app
+        .data(
+            SESSIONS,
+            json!({ "filter": { "courseId": other_id, "hasSeatsLeft": false } }),
+        )
+        .await;
     let in_range = app
         .data(SESSIONS, json!({ "filter": { "startsFrom": start + Duration::days(5), "startsBefore": start + Duration::days(15) } }))
         .await;
-    let cancelled_only = app.data(SESSIONS, json!({ "filter": { "status": ["CANCELLED"] } })).await;
-    let bad_course = app.graphql(SESSIONS, json!({ "filter": { "courseId": "nope" } })).await;
+    let cancelled_only = app
+        .data(SESSIONS, json!({ "filter": { "status": ["CANCELLED"] } }))
+        .await;
+    let bad_course = app
+        .graphql(SESSIONS, json!({ "filter": { "courseId": "nope" } }))
+        .await;
 
-    assert_eq!(ids(&of_course), [global(full.id), global(open.id), global(cancelled.id)]);
+    assert_eq!(
+        ids(&of_course),
+        [global(full.id), global(open.id), global(cancelled.id)]
+    );
     assert_eq!(of_course["sessions"]["totalCount"], 3);
     assert_eq!(ids(&with_seats), [global(open.id), global(cancelled.id)]);
     assert_eq!(with_seats["sessions"]["totalCount"], 2);
@@ -187,10 +235,21 @@ async fn sessions_are_filtered_by_course_dates_status_and_free_seats() {
 async fn courses_are_filtered_by_status_theme_and_audience() {
     let app = spawn_app().await;
     let brochure = app.brochure_course().await;
-    let draft = insert_course(&app.db, brochure.provider_id, CourseStatus::Draft, "Weerbaar Bestuur").await;
-    let other = insert_course(&app.db, brochure.provider_id, CourseStatus::Published, "Ander thema").await;
-    let query =
-        r#"query($filter: CourseFilter) { courses(filter: $filter) { totalCount edges { node { slug } } } }"#;
+    let draft = insert_course(
+        &app.db,
+        brochure.provider_id,
+        CourseStatus::Draft,
+        "Weerbaar Bestuur",
+    )
+    .await;
+    let other = insert_course(
+        &app.db,
+        brochure.provider_id,
+        CourseStatus::Published,
+        "Ander thema",
+    )
+    .await;
+    let query = r#"query($filter: CourseFilter) { courses(filter: $filter) { totalCount edges { node { slug } } } }"#;
     let slugs = |data: &Value| -> Vec<String> {
         data["courses"]["edges"]
             .as_array()
@@ -201,9 +260,15 @@ async fn courses_are_filtered_by_status_theme_and_audience() {
     };
 
     let published = app.data(query, json!({})).await;
-    let drafts = app.data(query, json!({ "filter": { "status": ["DRAFT"] } })).await;
-    let theme = app.data(query, json!({ "filter": { "theme": "Weerbaar Bestuur" } })).await;
-    let for_mayors = app.data(query, json!({ "filter": { "audience": "MAYOR" } })).await;
+    let drafts = app
+        .data(query, json!({ "filter": { "status": ["DRAFT"] } }))
+        .await;
+    let theme = app
+        .data(query, json!({ "filter": { "theme": "Weerbaar Bestuur" } }))
+        .await;
+    let for_mayors = app
+        .data(query, json!({ "filter": { "audience": "MAYOR" } }))
+        .await;
 
     let mut expected = vec![brochure.slug.clone(), other.slug.clone()];
     expected.sort();
@@ -224,7 +289,9 @@ async fn a_course_lists_its_own_sessions_in_pages() {
 
     let first = app.data(query, json!({})).await;
     let sessions = &first["courses"]["edges"][0]["node"]["sessions"];
-    let second = app.data(query, json!({ "after": sessions["pageInfo"]["endCursor"] })).await;
+    let second = app
+        .data(query, json!({ "after": sessions["pageInfo"]["endCursor"] }))
+        .await;
     let rest = &second["courses"]["edges"][0]["node"]["sessions"];
 
     assert_eq!(sessions["totalCount"], 7);

@@ -22,7 +22,10 @@ async fn the_sample_query_serves_the_brochure_course() {
     assert_eq!(courses["totalCount"], 1);
     assert_eq!(courses["pageInfo"]["hasNextPage"], false);
     let course = &courses["edges"][0]["node"];
-    assert_eq!(course["title"], "Omgaan met intimidatie en bedreiging voor burgemeesters en wethouders");
+    assert_eq!(
+        course["title"],
+        "Omgaan met intimidatie en bedreiging voor burgemeesters en wethouders"
+    );
     assert_eq!(
         course["subtitle"],
         "Bereid u voor op diverse vormen van beïnvloeding, intimidatie en bedreiging"
@@ -31,10 +34,24 @@ async fn the_sample_query_serves_the_brochure_course() {
     assert_eq!(course["maxParticipants"], 10);
     assert_eq!(course["goals"].as_array().unwrap().len(), 3);
     let modules = course["modules"].as_array().unwrap();
-    let titles: Vec<_> = modules.iter().map(|m| m["title"].as_str().unwrap()).collect();
-    assert_eq!(titles, ["Preventieve focus", "Het ondersteunende netwerk", "Na afloop"]);
-    let angles: Vec<_> =
-        modules[0]["children"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+    let titles: Vec<_> = modules
+        .iter()
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Preventieve focus",
+            "Het ondersteunende netwerk",
+            "Na afloop"
+        ]
+    );
+    let angles: Vec<_> = modules[0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
     assert_eq!(
         angles,
         [
@@ -43,7 +60,10 @@ async fn the_sample_query_serves_the_brochure_course() {
             "Fysieke weerbaarheid"
         ]
     );
-    assert_eq!(modules[0]["children"][0]["topics"][1], "signalen herkennen en beoordelen");
+    assert_eq!(
+        modules[0]["children"][0]["topics"][1],
+        "signalen herkennen en beoordelen"
+    );
     assert_eq!(modules[1]["topics"].as_array().unwrap().len(), 3);
     assert_eq!(modules[2]["topics"].as_array().unwrap().len(), 2);
     let sessions = course["sessions"]["edges"].as_array().unwrap();
@@ -71,8 +91,18 @@ async fn every_fact_of_the_brochure_has_a_home() {
         .await;
 
     let course = &data["course"];
-    assert!(course["introduction"].as_str().unwrap().contains("120 burgemeesters"));
-    assert!(course["method"].as_str().unwrap().contains("maximaal tien per training"));
+    assert!(
+        course["introduction"]
+            .as_str()
+            .unwrap()
+            .contains("120 burgemeesters")
+    );
+    assert!(
+        course["method"]
+            .as_str()
+            .unwrap()
+            .contains("maximaal tien per training")
+    );
     assert_eq!(course["theme"], "Weerbaar Bestuur");
     assert_eq!(course["audienceRoles"], json!(["MAYOR", "ALDERMAN"]));
     assert_eq!(course["durationDays"], 1);
@@ -83,7 +113,12 @@ async fn every_fact_of_the_brochure_has_a_home() {
     assert_eq!(course["alumniCount"], 120);
     assert_eq!(course["status"], "PUBLISHED");
     assert_eq!(course["testimonials"][0]["attribution"], "Een deelnemer");
-    assert!(course["testimonials"][0]["quote"].as_str().unwrap().starts_with("Je gaat meestal"));
+    assert!(
+        course["testimonials"][0]["quote"]
+            .as_str()
+            .unwrap()
+            .starts_with("Je gaat meestal")
+    );
     let provider = &course["provider"];
     assert_eq!(provider["name"], "Opleidingsinstituut DJI");
     assert_eq!(provider["serviceDeskName"], "Servicepunt");
@@ -94,20 +129,40 @@ async fn every_fact_of_the_brochure_has_a_home() {
     assert_eq!(provider["city"], "Den Haag");
     assert_eq!(provider["registrationMethod"], "EMAIL");
     assert_eq!(provider["parent"]["name"], "Dienst Justitiële Inrichtingen");
-    assert_eq!(provider["parent"]["parent"]["name"], "Ministerie van Justitie en Veiligheid");
-    assert_eq!(course["sponsor"]["name"], "Ministerie van Binnenlandse Zaken en Koninkrijksrelaties");
+    assert_eq!(
+        provider["parent"]["parent"]["name"],
+        "Ministerie van Justitie en Veiligheid"
+    );
+    assert_eq!(
+        course["sponsor"]["name"],
+        "Ministerie van Binnenlandse Zaken en Koninkrijksrelaties"
+    );
 }
 
 #[tokio::test]
 async fn a_course_is_found_by_id_or_slug_and_an_unknown_one_is_null() {
     let app = spawn_app().await;
-    let id = app.data(&format!(r#"{{ course(slug: "{BROCHURE_SLUG}") {{ id }} }}"#), json!({})).await["course"]["id"]
+    let id = app
+        .data(
+            &format!(r#"{{ course(slug: "{BROCHURE_SLUG}") {{ id }} }}"#),
+            json!({}),
+        )
+        .await["course"]["id"]
         .clone();
 
-    let by_id = app.data("query($id: ID!) { course(id: $id) { slug } }", json!({ "id": id })).await;
-    let unknown = app.data(r#"{ course(slug: "bestaat-niet") { slug } }"#, json!({})).await;
+    let by_id = app
+        .data(
+            "query($id: ID!) { course(id: $id) { slug } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let unknown = app
+        .data(r#"{ course(slug: "bestaat-niet") { slug } }"#, json!({}))
+        .await;
     let neither = app.graphql("{ course { slug } }", json!({})).await;
-    let both = app.graphql(r#"{ course(id: "x", slug: "y") { slug } }"#, json!({})).await;
+    let both = app
+        .graphql(r#"{ course(id: "x", slug: "y") { slug } }"#, json!({}))
+        .await;
 
     assert_eq!(by_id["course"]["slug"], BROCHURE_SLUG);
     assert_eq!(unknown["course"], json!(null));
@@ -119,8 +174,14 @@ async fn a_course_is_found_by_id_or_slug_and_an_unknown_one_is_null() {
 async fn seat_counts_follow_the_enrolments() {
     let app = spawn_app().await;
     let course = app.brochure_course().await;
-    let session =
-        insert_session(&app.db, course.id, None, chrono::Utc::now() + chrono::Duration::days(30), 3).await;
+    let session = insert_session(
+        &app.db,
+        course.id,
+        None,
+        chrono::Utc::now() + chrono::Duration::days(30),
+        3,
+    )
+    .await;
     for status in [
         EnrolmentStatus::Confirmed,
         EnrolmentStatus::Confirmed,
@@ -132,11 +193,18 @@ async fn seat_counts_follow_the_enrolments() {
         insert_enrolment(&app.db, session.id, participant.id, status).await;
     }
     let id = api::domain::ids::SessionId(session.id).to_global();
-    let query = "query($id: ID!) { session(id: $id) { capacity seatsTaken seatsLeft waitingListLength } }";
+    let query =
+        "query($id: ID!) { session(id: $id) { capacity seatsTaken seatsLeft waitingListLength } }";
 
     let before = app.data(query, json!({ "id": id })).await;
     let participant = insert_participant(&app.db).await;
-    insert_enrolment(&app.db, session.id, participant.id, EnrolmentStatus::Attended).await;
+    insert_enrolment(
+        &app.db,
+        session.id,
+        participant.id,
+        EnrolmentStatus::Attended,
+    )
+    .await;
     let participant = insert_participant(&app.db).await;
     insert_enrolment(&app.db, session.id, participant.id, EnrolmentStatus::NoShow).await;
     let after = app.data(query, json!({ "id": id })).await;
@@ -158,7 +226,14 @@ async fn the_alumni_count_adds_each_attendee_once() {
     let course = app.brochure_course().await;
     let past = chrono::Utc::now() - chrono::Duration::days(60);
     let first = insert_session(&app.db, course.id, None, past, 10).await;
-    let second = insert_session(&app.db, course.id, None, past + chrono::Duration::days(7), 10).await;
+    let second = insert_session(
+        &app.db,
+        course.id,
+        None,
+        past + chrono::Duration::days(7),
+        10,
+    )
+    .await;
     let twice = insert_participant(&app.db).await;
     let once = insert_participant(&app.db).await;
     let absent = insert_participant(&app.db).await;
@@ -167,8 +242,12 @@ async fn the_alumni_count_adds_each_attendee_once() {
     insert_enrolment(&app.db, second.id, once.id, EnrolmentStatus::Attended).await;
     insert_enrolment(&app.db, first.id, absent.id, EnrolmentStatus::NoShow).await;
 
-    let data =
-        app.data(&format!(r#"{{ course(slug: "{BROCHURE_SLUG}") {{ alumniCount }} }}"#), json!({})).await;
+    let data = app
+        .data(
+            &format!(r#"{{ course(slug: "{BROCHURE_SLUG}") {{ alumniCount }} }}"#),
+            json!({}),
+        )
+        .await;
 
     assert_eq!(data["course"]["alumniCount"], 122);
 }
@@ -177,10 +256,20 @@ async fn the_alumni_count_adds_each_attendee_once() {
 async fn only_approved_feedback_with_consent_is_published_and_never_with_a_name() {
     let app = spawn_app().await;
     let course = app.brochure_course().await;
-    let session =
-        insert_session(&app.db, course.id, None, chrono::Utc::now() - chrono::Duration::days(9), 10).await;
+    let session = insert_session(
+        &app.db,
+        course.id,
+        None,
+        chrono::Utc::now() - chrono::Duration::days(9),
+        10,
+    )
+    .await;
     let cases = [
-        ("Goedgekeurd met toestemming.", true, ModerationStatus::Approved),
+        (
+            "Goedgekeurd met toestemming.",
+            true,
+            ModerationStatus::Approved,
+        ),
         ("Geen toestemming.", false, ModerationStatus::Approved),
         ("Nog niet beoordeeld.", true, ModerationStatus::Pending),
         ("Afgewezen.", true, ModerationStatus::Rejected),
@@ -218,7 +307,10 @@ async fn only_approved_feedback_with_consent_is_published_and_never_with_a_name(
         .await;
 
     let testimonials = data["course"]["testimonials"].as_array().unwrap();
-    let quotes: Vec<_> = testimonials.iter().map(|t| t["quote"].as_str().unwrap()).collect();
+    let quotes: Vec<_> = testimonials
+        .iter()
+        .map(|t| t["quote"].as_str().unwrap())
+        .collect();
     assert_eq!(quotes.len(), 2, "{quotes:?}");
     assert!(quotes[0].starts_with("Je gaat meestal"));
     assert_eq!(quotes[1], "Goedgekeurd met toestemming.");
@@ -230,18 +322,39 @@ async fn only_approved_feedback_with_consent_is_published_and_never_with_a_name(
 async fn the_public_schema_has_no_personal_data() {
     let app = spawn_app().await;
 
-    let data = app.data("{ __schema { types { name fields { name } } } }", json!({})).await;
+    let data = app
+        .data("{ __schema { types { name fields { name } } } }", json!({}))
+        .await;
 
     let types = data["__schema"]["types"].as_array().unwrap();
-    for private in ["Participant", "Enrolment", "Feedback", "Actor", "Municipality"] {
-        assert!(types.iter().all(|t| t["name"] != private), "{private} is in the public schema");
+    for private in [
+        "Participant",
+        "Enrolment",
+        "Feedback",
+        "Actor",
+        "Municipality",
+    ] {
+        assert!(
+            types.iter().all(|t| t["name"] != private),
+            "{private} is in the public schema"
+        );
     }
     let fields: Vec<_> = types
         .iter()
         .flat_map(|t| t["fields"].as_array().cloned().unwrap_or_default())
         .map(|f| f["name"].as_str().unwrap().to_owned())
         .collect();
-    for private in ["fullName", "participant", "participants", "enrolments", "comment", "rating"] {
-        assert!(!fields.iter().any(|f| f == private), "a `{private}` field is in the public schema");
+    for private in [
+        "fullName",
+        "participant",
+        "participants",
+        "enrolments",
+        "comment",
+        "rating",
+    ] {
+        assert!(
+            !fields.iter().any(|f| f == private),
+            "a `{private}` field is in the public schema"
+        );
     }
 }

@@ -9,7 +9,13 @@ use crate::helpers::*;
 /// 60 sessions over two courses and three locations, some with enrolments.
 async fn arrange(app: &TestApp) {
     let brochure = app.brochure_course().await;
-    let other = insert_course(&app.db, brochure.provider_id, CourseStatus::Published, "Ander thema").await;
+    let other = insert_course(
+        &app.db,
+        brochure.provider_id,
+        CourseStatus::Published,
+        "Ander thema",
+    )
+    .await;
     let mut locations = Vec::new();
     for city in ["Den Haag", "Utrecht", "Zwolle"] {
         locations.push(insert_location(&app.db, city).await.id);
@@ -18,9 +24,16 @@ async fn arrange(app: &TestApp) {
     for i in 0..60 {
         let course = if i % 2 == 0 { brochure.id } else { other.id };
         let start = Utc::now() + Duration::days(i + 1);
-        let session = insert_session(&app.db, course, Some(locations[i as usize % 3]), start, 10).await;
+        let session =
+            insert_session(&app.db, course, Some(locations[i as usize % 3]), start, 10).await;
         if i % 5 == 0 {
-            insert_enrolment(&app.db, session.id, participant.id, EnrolmentStatus::Confirmed).await;
+            insert_enrolment(
+                &app.db,
+                session.id,
+                participant.id,
+                EnrolmentStatus::Confirmed,
+            )
+            .await;
         }
     }
 }
@@ -81,6 +94,10 @@ async fn courses_with_their_programme_and_sessions_cost_the_same_for_5_and_50_se
     };
     assert_eq!(five["courses"]["edges"].as_array().unwrap().len(), 2);
     assert_eq!(sessions(&five), 10);
-    assert_eq!(sessions(&fifty), 63, "30 + 3 demo sessions of one course, 30 of the other");
+    assert_eq!(
+        sessions(&fifty),
+        63,
+        "30 + 3 demo sessions of one course, 30 of the other"
+    );
     assert_eq!(small, large, "statements for 5 sessions a course vs 50");
 }

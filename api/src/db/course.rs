@@ -51,8 +51,12 @@ pub async fn list_courses(
 ) -> Result<Page<course::Model>, DbErr> {
     let query = course::Entity::find()
         .filter(condition(filter))
-        .apply_if(page.after.as_ref(), |q, after| q.filter(course::Column::Slug.gt(after.slug.as_str())))
-        .apply_if(page.before.as_ref(), |q, before| q.filter(course::Column::Slug.lt(before.slug.as_str())));
+        .apply_if(page.after.as_ref(), |q, after| {
+            q.filter(course::Column::Slug.gt(after.slug.as_str()))
+        })
+        .apply_if(page.before.as_ref(), |q, before| {
+            q.filter(course::Column::Slug.lt(before.slug.as_str()))
+        });
     let query = match page.direction {
         Direction::Forward => query.order_by_asc(course::Column::Slug),
         Direction::Backward => query.order_by_desc(course::Column::Slug),
@@ -63,7 +67,10 @@ pub async fn list_courses(
 
 #[tracing::instrument(skip_all)]
 pub async fn count_courses(db: &impl ConnectionTrait, filter: &CourseFilter) -> Result<u64, DbErr> {
-    course::Entity::find().filter(condition(filter)).count(db).await
+    course::Entity::find()
+        .filter(condition(filter))
+        .count(db)
+        .await
 }
 
 #[tracing::instrument(skip_all, fields(course.id = %id.0))]
@@ -79,14 +86,20 @@ pub async fn find_course_by_slug(
     db: &impl ConnectionTrait,
     slug: &str,
 ) -> Result<Option<course::Model>, DbErr> {
-    course::Entity::find().filter(course::Column::Slug.eq(slug)).one(db).await
+    course::Entity::find()
+        .filter(course::Column::Slug.eq(slug))
+        .one(db)
+        .await
 }
 
 pub async fn find_courses_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<course::Model>, DbErr> {
-    course::Entity::find().filter(course::Column::Id.is_in(ids.iter().copied())).all(db).await
+    course::Entity::find()
+        .filter(course::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }
 
 /// The goals of each course, in order.
@@ -143,7 +156,10 @@ pub async fn count_attendees(
     let query = Query::select()
         .column((session::Entity, session::Column::CourseId))
         .expr_as(
-            Func::count_distinct(Expr::col((enrolment::Entity, enrolment::Column::ParticipantId))),
+            Func::count_distinct(Expr::col((
+                enrolment::Entity,
+                enrolment::Column::ParticipantId,
+            ))),
             "attendees",
         )
         .from(enrolment::Entity)
@@ -152,10 +168,17 @@ pub async fn count_attendees(
             Expr::col((session::Entity, session::Column::Id))
                 .equals((enrolment::Entity, enrolment::Column::SessionId)),
         )
-        .and_where(Expr::col((enrolment::Entity, enrolment::Column::Status)).eq(EnrolmentStatus::Attended))
-        .and_where(Expr::col((session::Entity, session::Column::CourseId)).is_in(course_ids.iter().copied()))
+        .and_where(
+            Expr::col((enrolment::Entity, enrolment::Column::Status)).eq(EnrolmentStatus::Attended),
+        )
+        .and_where(
+            Expr::col((session::Entity, session::Column::CourseId))
+                .is_in(course_ids.iter().copied()),
+        )
         .group_by_col((session::Entity, session::Column::CourseId))
         .to_owned();
     let rows = db.query_all(&query).await?;
-    rows.iter().map(|row| AttendeeCount::from_query_result(row, "")).collect()
+    rows.iter()
+        .map(|row| AttendeeCount::from_query_result(row, ""))
+        .collect()
 }

@@ -37,7 +37,11 @@ fn uuids<K: Copy>(keys: &[K], uuid: impl Fn(K) -> Uuid) -> Vec<Uuid> {
 }
 
 /// Groups rows under the key they belong to; keys without rows get an empty list.
-fn group<K: Hash + Eq + Copy, V>(keys: &[K], rows: Vec<V>, key_of: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+fn group<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    rows: Vec<V>,
+    key_of: impl Fn(&V) -> K,
+) -> HashMap<K, Vec<V>> {
     let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for row in rows {
         grouped.entry(key_of(&row)).or_default().push(row);
@@ -61,8 +65,16 @@ macro_rules! load_by_id {
 
 load_by_id!(CourseId, course::Model, courses::find_courses_by_ids);
 load_by_id!(SessionId, session::Model, sessions::find_sessions_by_ids);
-load_by_id!(LocationId, location::Model, locations::find_locations_by_ids);
-load_by_id!(OrganisationId, organisation::Model, organisations::find_organisations_by_ids);
+load_by_id!(
+    LocationId,
+    location::Model,
+    locations::find_locations_by_ids
+);
+load_by_id!(
+    OrganisationId,
+    organisation::Model,
+    organisations::find_organisations_by_ids
+);
 load_by_id!(ModuleId, module::Model, modules::find_modules_by_ids);
 
 /// The goals of a course, in order.
@@ -92,14 +104,16 @@ impl Loader<AudienceOf> for DbLoader {
 
     async fn load(&self, keys: &[AudienceOf]) -> LoadResult<AudienceOf, Vec<ParticipantRole>> {
         let rows = courses::find_audience_roles(&self.db, &uuids(keys, |k| k.0.0)).await?;
-        Ok(group(keys, rows, |role| AudienceOf(CourseId(role.course_id)))
-            .into_iter()
-            .map(|(key, roles)| {
-                let mut roles: Vec<_> = roles.into_iter().map(|r| r.role).collect();
-                roles.sort();
-                (key, roles)
-            })
-            .collect())
+        Ok(
+            group(keys, rows, |role| AudienceOf(CourseId(role.course_id)))
+                .into_iter()
+                .map(|(key, roles)| {
+                    let mut roles: Vec<_> = roles.into_iter().map(|r| r.role).collect();
+                    roles.sort();
+                    (key, roles)
+                })
+                .collect(),
+        )
     }
 }
 
@@ -111,7 +125,10 @@ impl Loader<TestimonialsOf> for DbLoader {
     type Value = Vec<feedback::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[TestimonialsOf]) -> LoadResult<TestimonialsOf, Vec<feedback::Model>> {
+    async fn load(
+        &self,
+        keys: &[TestimonialsOf],
+    ) -> LoadResult<TestimonialsOf, Vec<feedback::Model>> {
         let rows = courses::find_published_testimonials(&self.db, &uuids(keys, |k| k.0.0)).await?;
         Ok(group(keys, rows, |f| TestimonialsOf(CourseId(f.course_id))))
     }
@@ -128,7 +145,10 @@ impl Loader<AttendeesOf> for DbLoader {
     async fn load(&self, keys: &[AttendeesOf]) -> LoadResult<AttendeesOf, i64> {
         let rows = courses::count_attendees(&self.db, &uuids(keys, |k| k.0.0)).await?;
         let mut counts: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
-        counts.extend(rows.into_iter().map(|row| (AttendeesOf(CourseId(row.course_id)), row.attendees)));
+        counts.extend(
+            rows.into_iter()
+                .map(|row| (AttendeesOf(CourseId(row.course_id)), row.attendees)),
+        );
         Ok(counts)
     }
 }
@@ -171,7 +191,10 @@ impl Loader<SeatsOf> for DbLoader {
 
     async fn load(&self, keys: &[SeatsOf]) -> LoadResult<SeatsOf, SeatCounts> {
         let mut counts = sessions::count_seats(&self.db, &uuids(keys, |k| k.0.0)).await?;
-        Ok(keys.iter().map(|k| (*k, counts.remove(&k.0.0).unwrap_or_default())).collect())
+        Ok(keys
+            .iter()
+            .map(|k| (*k, counts.remove(&k.0.0).unwrap_or_default()))
+            .collect())
     }
 }
 
@@ -188,13 +211,18 @@ impl Loader<SessionsOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[SessionsOf]) -> LoadResult<SessionsOf, Page<session::Model>> {
-        let mut batches: HashMap<(&SessionFilter, &PageRequest<SessionCursor>), Vec<Uuid>> = HashMap::new();
+        let mut batches: HashMap<(&SessionFilter, &PageRequest<SessionCursor>), Vec<Uuid>> =
+            HashMap::new();
         for key in keys {
-            batches.entry((&key.filter, &key.page)).or_default().push(key.course.0);
+            batches
+                .entry((&key.filter, &key.page))
+                .or_default()
+                .push(key.course.0);
         }
         let mut pages = HashMap::new();
         for ((filter, page), course_ids) in batches {
-            let found = sessions::list_sessions_per_course(&self.db, &course_ids, filter, page).await?;
+            let found =
+                sessions::list_sessions_per_course(&self.db, &course_ids, filter, page).await?;
             for (course_id, course_page) in found {
                 let key = SessionsOf {
                     course: CourseId(course_id),
@@ -228,7 +256,10 @@ impl Loader<SessionCountOf> for DbLoader {
         for (filter, course_ids) in batches {
             let found = sessions::count_sessions_per_course(&self.db, &course_ids, filter).await?;
             for course_id in course_ids {
-                let key = SessionCountOf { course: CourseId(course_id), filter: Arc::new(filter.clone()) };
+                let key = SessionCountOf {
+                    course: CourseId(course_id),
+                    filter: Arc::new(filter.clone()),
+                };
                 counts.insert(key, found.get(&course_id).copied().unwrap_or(0));
             }
         }

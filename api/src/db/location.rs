@@ -6,5 +6,8 @@ pub async fn find_locations_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<location::Model>, DbErr> {
-    location::Entity::find().filter(location::Column::Id.is_in(ids.iter().copied())).all(db).await
+    location::Entity::find()
+        .filter(location::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }

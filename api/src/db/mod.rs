@@ -26,8 +26,12 @@ pub async fn connect(
         && let Some(folder) = std::path::Path::new(path).parent()
         && !folder.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(folder)
-            .with_context(|| format!("creating the folder of the SQLite database: {}", folder.display()))?;
+        std::fs::create_dir_all(folder).with_context(|| {
+            format!(
+                "creating the folder of the SQLite database: {}",
+                folder.display()
+            )
+        })?;
     }
     let mut options = ConnectOptions::new(url);
     options
@@ -43,7 +47,9 @@ pub async fn connect(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    let mut db = Database::connect(options).await.context("connecting to the database")?;
+    let mut db = Database::connect(options)
+        .await
+        .context("connecting to the database")?;
     db.set_metric_callback(move |_| {
         statements.inc();
     });
@@ -52,11 +58,15 @@ pub async fn connect(
 
 /// Applies every pending migration; each runs in a transaction.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("migrating the database")
+    Migrator::up(db, None)
+        .await
+        .context("migrating the database")
 }
 
 fn sqlite_file(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
@@ -67,7 +77,10 @@ mod tests {
 
     #[test]
     fn the_file_of_a_sqlite_url_is_found() {
-        assert_eq!(sqlite_file("sqlite://data/training.db?mode=rwc"), Some("data/training.db"));
+        assert_eq!(
+            sqlite_file("sqlite://data/training.db?mode=rwc"),
+            Some("data/training.db")
+        );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://postgres@localhost/test"), None);
     }

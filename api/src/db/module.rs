@@ -1,7 +1,9 @@
 //! The programme of a course: a tree of modules, each with its ordered topics.
 
 use entity::{module, module_topic};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 /// Where a module hangs: at the top of a course's programme, or under another module.
@@ -13,7 +15,9 @@ pub enum ModuleParent {
 
 impl ModuleParent {
     pub fn of(module: &module::Model) -> Self {
-        module.parent_id.map_or(Self::Course(module.course_id), Self::Module)
+        module
+            .parent_id
+            .map_or(Self::Course(module.course_id), Self::Module)
     }
 }
 
@@ -22,8 +26,9 @@ pub async fn find_modules_by_parents(
     db: &impl ConnectionTrait,
     parents: &[ModuleParent],
 ) -> Result<Vec<module::Model>, DbErr> {
-    let (courses, modules): (Vec<_>, Vec<_>) =
-        parents.iter().partition(|p| matches!(p, ModuleParent::Course(_)));
+    let (courses, modules): (Vec<_>, Vec<_>) = parents
+        .iter()
+        .partition(|p| matches!(p, ModuleParent::Course(_)));
     let ids = |parents: Vec<&ModuleParent>| {
         parents
             .into_iter()
@@ -39,14 +44,21 @@ pub async fn find_modules_by_parents(
                 .add(module::Column::CourseId.is_in(ids(courses))),
         )
         .add(module::Column::ParentId.is_in(ids(modules)));
-    module::Entity::find().filter(condition).order_by_asc(module::Column::Position).all(db).await
+    module::Entity::find()
+        .filter(condition)
+        .order_by_asc(module::Column::Position)
+        .all(db)
+        .await
 }
 
 pub async fn find_modules_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<module::Model>, DbErr> {
-    module::Entity::find().filter(module::Column::Id.is_in(ids.iter().copied())).all(db).await
+    module::Entity::find()
+        .filter(module::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }
 
 pub async fn find_topics(

@@ -6,5 +6,8 @@ pub async fn find_organisations_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<organisation::Model>, DbErr> {
-    organisation::Entity::find().filter(organisation::Column::Id.is_in(ids.iter().copied())).all(db).await
+    organisation::Entity::find()
+        .filter(organisation::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }

@@ -12,7 +12,8 @@ use entity::{
     organisation, session,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    TransactionTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -120,7 +121,11 @@ fn seed_id(kind: &str, key: &str) -> Uuid {
 pub async fn load_demo_data(db: &DatabaseConnection, now: DateTime<Utc>) -> anyhow::Result<bool> {
     let brochure = brochure()?;
     let course_id = seed_id("course", &brochure.course.slug);
-    if course::Entity::find_by_id(course_id).one(db).await?.is_some() {
+    if course::Entity::find_by_id(course_id)
+        .one(db)
+        .await?
+        .is_some()
+    {
         return Ok(false);
     }
     let txn = db.begin().await?;
@@ -134,7 +139,11 @@ pub async fn load_demo_data(db: &DatabaseConnection, now: DateTime<Utc>) -> anyh
         // Another process may have loaded it at the same moment: then all is well.
         Err(error) => {
             drop(txn);
-            if course::Entity::find_by_id(course_id).one(db).await?.is_some() {
+            if course::Entity::find_by_id(course_id)
+                .one(db)
+                .await?
+                .is_some()
+            {
                 Ok(false)
             } else {
                 Err(error.context("loading the demo data"))
@@ -259,8 +268,9 @@ async fn insert_demo_data(
     .await?;
 
     for weeks in &brochure.demo_sessions.weeks_ahead {
-        let date =
-            next_tuesday(now).checked_add_days(Days::new(weeks * 7 - 7)).context("demo session date")?;
+        let date = next_tuesday(now)
+            .checked_add_days(Days::new(weeks * 7 - 7))
+            .context("demo session date")?;
         let starts_at = time::from_local(date, c.daily_start_time).context("demo session start")?;
         let ends_at = time::from_local(date, c.daily_end_time).context("demo session end")?;
         session::ActiveModel {
@@ -286,7 +296,8 @@ async fn insert_demo_data(
 /// The first Tuesday after today, in Amsterdam.
 fn next_tuesday(now: DateTime<Utc>) -> chrono::NaiveDate {
     let today = time::to_local(now).date_naive();
-    let days = (7 + Weekday::Tue.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+    let days =
+        (7 + Weekday::Tue.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
     today + Days::new(if days == 0 { 7 } else { u64::from(days) })
 }
 
@@ -333,6 +344,7 @@ fn insert_modules<'a>(
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test stops at the first broken step")]
 mod tests {
     use super::*;
 
@@ -347,8 +359,12 @@ mod tests {
 
     #[test]
     fn the_next_tuesday_is_always_ahead() {
-        let monday = DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z").unwrap().to_utc();
-        let tuesday = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").unwrap().to_utc();
+        let monday = DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let tuesday = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(next_tuesday(monday).to_string(), "2026-12-01");
         assert_eq!(next_tuesday(tuesday).to_string(), "2026-12-08");
     }

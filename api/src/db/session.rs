@@ -8,7 +8,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{
-        Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, QueryStatementBuilder, SelectStatement,
+        Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, QueryStatementBuilder,
+        SelectStatement,
     },
 };
 use uuid::Uuid;
@@ -39,7 +40,10 @@ fn seats_taken() -> SelectStatement {
             Expr::col((enrolment::Entity, enrolment::Column::SessionId))
                 .equals((session::Entity, session::Column::Id)),
         )
-        .and_where(Expr::col((enrolment::Entity, enrolment::Column::Status)).is_in(EnrolmentStatus::SEATED))
+        .and_where(
+            Expr::col((enrolment::Entity, enrolment::Column::Status))
+                .is_in(EnrolmentStatus::SEATED),
+        )
         .to_owned()
 }
 
@@ -60,7 +64,11 @@ fn condition(filter: &SessionFilter) -> Condition {
     if let Some(has_seats_left) = filter.has_seats_left {
         let capacity = Expr::col((session::Entity, session::Column::Capacity));
         let taken = Expr::SubQuery(None, Box::new(seats_taken().into_sub_query_statement()));
-        condition = condition.add(if has_seats_left { capacity.gt(taken) } else { capacity.lte(taken) });
+        condition = condition.add(if has_seats_left {
+            capacity.gt(taken)
+        } else {
+            capacity.lte(taken)
+        });
     }
     condition
 }
@@ -69,13 +77,21 @@ fn condition(filter: &SessionFilter) -> Condition {
 fn cursor_condition(page: &PageRequest<SessionCursor>) -> Condition {
     let beyond = |key: &SessionCursor, later: bool| {
         let (past_start, past_id) = if later {
-            (session::Column::StartsAt.gt(key.starts_at), session::Column::Id.gt(key.id))
+            (
+                session::Column::StartsAt.gt(key.starts_at),
+                session::Column::Id.gt(key.id),
+            )
         } else {
-            (session::Column::StartsAt.lt(key.starts_at), session::Column::Id.lt(key.id))
+            (
+                session::Column::StartsAt.lt(key.starts_at),
+                session::Column::Id.lt(key.id),
+            )
         };
-        Condition::any()
-            .add(past_start)
-            .add(Condition::all().add(session::Column::StartsAt.eq(key.starts_at)).add(past_id))
+        Condition::any().add(past_start).add(
+            Condition::all()
+                .add(session::Column::StartsAt.eq(key.starts_at))
+                .add(past_id),
+        )
     };
     let mut condition = Condition::all();
     if let Some(after) = &page.after {
@@ -112,8 +128,14 @@ pub async fn list_sessions(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn count_sessions(db: &impl ConnectionTrait, filter: &SessionFilter) -> Result<u64, DbErr> {
-    session::Entity::find().filter(condition(filter)).count(db).await
+pub async fn count_sessions(
+    db: &impl ConnectionTrait,
+    filter: &SessionFilter,
+) -> Result<u64, DbErr> {
+    session::Entity::find()
+        .filter(condition(filter))
+        .count(db)
+        .await
 }
 
 /// One page of sessions for each of many courses, in one statement: the rows are numbered per
@@ -150,11 +172,19 @@ pub async fn list_sessions_per_course(
     let mut rows_per_course: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
     for row in db.query_all(&query).await? {
         let session = session::Model::from_query_result(&row, "")?;
-        rows_per_course.entry(session.course_id).or_default().push(session);
+        rows_per_course
+            .entry(session.course_id)
+            .or_default()
+            .push(session);
     }
     Ok(course_ids
         .iter()
-        .map(|id| (*id, page.into_page(rows_per_course.remove(id).unwrap_or_default())))
+        .map(|id| {
+            (
+                *id,
+                page.into_page(rows_per_course.remove(id).unwrap_or_default()),
+            )
+        })
         .collect())
 }
 
@@ -179,14 +209,20 @@ pub async fn count_sessions_per_course(
         .into_model::<CourseSessionCount>()
         .all(db)
         .await?;
-    Ok(counts.into_iter().map(|c| (c.course_id, u64::try_from(c.sessions).unwrap_or(0))).collect())
+    Ok(counts
+        .into_iter()
+        .map(|c| (c.course_id, u64::try_from(c.sessions).unwrap_or(0)))
+        .collect())
 }
 
 pub async fn find_sessions_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<session::Model>, DbErr> {
-    session::Entity::find().filter(session::Column::Id.is_in(ids.iter().copied())).all(db).await
+    session::Entity::find()
+        .filter(session::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }
 
 #[tracing::instrument(skip_all, fields(session.id = %id.0))]

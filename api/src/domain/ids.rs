@@ -30,9 +30,15 @@ impl NodeType {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Course, Self::Module, Self::Session, Self::Location, Self::Organisation]
-            .into_iter()
-            .find(|kind| kind.name() == name)
+        [
+            Self::Course,
+            Self::Module,
+            Self::Session,
+            Self::Location,
+            Self::Organisation,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
     }
 }
 
@@ -109,12 +115,21 @@ mod tests {
     #[test]
     fn a_global_id_of_another_type_is_refused() {
         let id = SessionId(Uuid::new_v4()).to_global();
-        assert!(matches!(CourseId::from_global(&id, "id"), Err(ApiError::InvalidId { .. })));
+        assert!(matches!(
+            CourseId::from_global(&id, "id"),
+            Err(ApiError::InvalidId { .. })
+        ));
     }
 
     #[test]
     fn garbage_is_an_invalid_id() {
-        for id in ["", "!!", "Q291cnNl", &"A".repeat(500), &URL_SAFE_NO_PAD.encode("Course:nope")] {
+        for id in [
+            "",
+            "!!",
+            "Q291cnNl",
+            &"A".repeat(500),
+            &URL_SAFE_NO_PAD.encode("Course:nope"),
+        ] {
             assert!(GlobalId::decode(id, "id").is_err(), "{id}");
         }
     }

@@ -45,7 +45,9 @@ impl CursorKey for CourseCursor {
 
     fn from_text(text: &str) -> Option<Self> {
         let slug = text.strip_prefix("course:")?;
-        (!slug.is_empty()).then(|| Self { slug: slug.to_owned() })
+        (!slug.is_empty()).then(|| Self {
+            slug: slug.to_owned(),
+        })
     }
 }
 
@@ -104,10 +106,12 @@ impl<K: CursorKey> PageRequest<K> {
         let size = |value: Option<i32>, field: &'static str| -> ApiResult<Option<u64>> {
             value
                 .map(|n| {
-                    u64::try_from(n)
-                        .ok()
-                        .filter(|n| *n <= MAX_PAGE_SIZE)
-                        .ok_or(ApiError::InvalidPageSize { field, max: MAX_PAGE_SIZE })
+                    u64::try_from(n).ok().filter(|n| *n <= MAX_PAGE_SIZE).ok_or(
+                        ApiError::InvalidPageSize {
+                            field,
+                            max: MAX_PAGE_SIZE,
+                        },
+                    )
                 })
                 .transpose()
         };
@@ -129,8 +133,16 @@ impl<K: CursorKey> PageRequest<K> {
             (None, None) => (DEFAULT_PAGE_SIZE, Direction::Forward),
         };
         Ok(Self {
-            after: args.after.as_deref().map(|c| K::decode(c, "after")).transpose()?,
-            before: args.before.as_deref().map(|c| K::decode(c, "before")).transpose()?,
+            after: args
+                .after
+                .as_deref()
+                .map(|c| K::decode(c, "after"))
+                .transpose()?,
+            before: args
+                .before
+                .as_deref()
+                .map(|c| K::decode(c, "before"))
+                .transpose()?,
             limit,
             direction,
         })
@@ -155,7 +167,11 @@ impl<K: CursorKey> PageRequest<K> {
             },
             Direction::Backward => {
                 rows.reverse();
-                Page { items: rows, has_previous_page: more, has_next_page: self.before.is_some() }
+                Page {
+                    items: rows,
+                    has_previous_page: more,
+                    has_next_page: self.before.is_some(),
+                }
             }
         }
     }
@@ -170,29 +186,49 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn empty() -> Self {
-        Self { items: Vec::new(), has_previous_page: false, has_next_page: false }
+        Self {
+            items: Vec::new(),
+            has_previous_page: false,
+            has_next_page: false,
+        }
     }
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test stops at the first broken step")]
 mod tests {
     use super::*;
 
     fn args(first: Option<i32>, last: Option<i32>) -> PageArgs {
-        PageArgs { first, last, ..PageArgs::default() }
+        PageArgs {
+            first,
+            last,
+            ..PageArgs::default()
+        }
     }
 
     #[test]
     fn the_default_page_is_twenty_forward() {
         let page = PageRequest::<CourseCursor>::parse(PageArgs::default()).unwrap();
-        assert_eq!((page.limit, page.direction), (DEFAULT_PAGE_SIZE, Direction::Forward));
+        assert_eq!(
+            (page.limit, page.direction),
+            (DEFAULT_PAGE_SIZE, Direction::Forward)
+        );
     }
 
     #[test]
     fn page_sizes_outside_zero_to_a_hundred_are_refused() {
-        for (first, last) in [(Some(-1), None), (Some(101), None), (None, Some(-5)), (None, Some(1000))] {
+        for (first, last) in [
+            (Some(-1), None),
+            (Some(101), None),
+            (None, Some(-5)),
+            (None, Some(1000)),
+        ] {
             let result = PageRequest::<CourseCursor>::parse(args(first, last));
-            assert!(matches!(result, Err(ApiError::InvalidPageSize { .. })), "{first:?} {last:?}");
+            assert!(
+                matches!(result, Err(ApiError::InvalidPageSize { .. })),
+                "{first:?} {last:?}"
+            );
         }
         assert!(PageRequest::<CourseCursor>::parse(args(Some(100), None)).is_ok());
         assert!(PageRequest::<CourseCursor>::parse(args(Some(0), None)).is_ok());
@@ -200,7 +236,10 @@ mod tests {
 
     #[test]
     fn a_session_cursor_round_trips() {
-        let key = SessionCursor { starts_at: Utc::now(), id: Uuid::new_v4() };
+        let key = SessionCursor {
+            starts_at: Utc::now(),
+            id: Uuid::new_v4(),
+        };
         let decoded = SessionCursor::decode(&key.encode(), "after").unwrap();
         assert_eq!(decoded.id, key.id);
         assert_eq!(decoded.starts_at, key.starts_at);

@@ -13,7 +13,10 @@ pub fn to_local(instant: DateTime<Utc>) -> DateTime<Tz> {
 /// The instant of a local date and time in Amsterdam. In the autumn hour that happens twice the
 /// earlier one is taken; a time in the spring gap (which does not exist) is `None`.
 pub fn from_local(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    TIME_ZONE.from_local_datetime(&date.and_time(time)).earliest().map(|local| local.with_timezone(&Utc))
+    TIME_ZONE
+        .from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|local| local.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -41,6 +44,12 @@ mod tests {
     #[test]
     fn a_time_in_the_spring_gap_does_not_exist() {
         let change = NaiveDate::from_ymd_opt(2027, 3, 28).unwrap_or_default();
-        assert_eq!(from_local(change, NaiveTime::from_hms_opt(2, 30, 0).unwrap_or_default()), None);
+        assert_eq!(
+            from_local(
+                change,
+                NaiveTime::from_hms_opt(2, 30, 0).unwrap_or_default()
+            ),
+            None
+        );
     }
 }

@@ -22,8 +22,11 @@ impl RequestData {
 }
 
 pub fn request_data<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestData> {
-    ctx.data::<RequestData>()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("request data missing from the GraphQL context")))
+    ctx.data::<RequestData>().map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!(
+            "request data missing from the GraphQL context"
+        ))
+    })
 }
 
 pub fn db<'a>(ctx: &Context<'a>) -> ApiResult<&'a DatabaseConnection> {

@@ -36,7 +36,9 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
     }
 
     async fn validation(
@@ -45,7 +47,10 @@ impl Extension for ErrorCodes {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|errors| {
-            errors.into_iter().map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED)).collect()
+            errors
+                .into_iter()
+                .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
+                .collect()
         })
     }
 }

@@ -25,9 +25,10 @@ fn file(name: &str) -> Option<(&'static [u8], &'static str)> {
     const JS: &str = "text/javascript; charset=utf-8";
     Some(match name {
         "graphiql.min.js" => (include_bytes!("../../assets/graphiql/graphiql.min.js"), JS),
-        "graphiql.min.css" => {
-            (include_bytes!("../../assets/graphiql/graphiql.min.css"), "text/css; charset=utf-8")
-        }
+        "graphiql.min.css" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.css"),
+            "text/css; charset=utf-8",
+        ),
         "react.min.js" => (include_bytes!("../../assets/graphiql/react.min.js"), JS),
         "react-dom.min.js" => (include_bytes!("../../assets/graphiql/react-dom.min.js"), JS),
         "init.js" => (include_bytes!("../../assets/graphiql/init.js"), JS),

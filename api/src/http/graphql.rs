@@ -54,9 +54,17 @@ impl ResponseType {
         }
         let accept = Accept::parse(request).ok()?;
         accept.ranked().into_iter().find_map(|mime| {
-            match (mime.type_().as_str(), mime.subtype().as_str(), mime.suffix().map(|s| s.as_str())) {
-                ("application", "graphql-response", Some("json")) => Some(Self::GraphqlResponseJson),
-                ("application", "json", None) | ("application" | "*", "*", None) => Some(Self::Json),
+            match (
+                mime.type_().as_str(),
+                mime.subtype().as_str(),
+                mime.suffix().map(|s| s.as_str()),
+            ) {
+                ("application", "graphql-response", Some("json")) => {
+                    Some(Self::GraphqlResponseJson)
+                }
+                ("application", "json", None) | ("application" | "*", "*", None) => {
+                    Some(Self::Json)
+                }
                 _ => None,
             }
         })
@@ -96,10 +104,19 @@ fn refuse(
 }
 
 fn bad_request(message: &str, response_type: ResponseType) -> HttpResponse {
-    refuse(StatusCode::BAD_REQUEST, code::BAD_REQUEST, message, response_type)
+    refuse(
+        StatusCode::BAD_REQUEST,
+        code::BAD_REQUEST,
+        message,
+        response_type,
+    )
 }
 
-pub async fn post(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
     };
@@ -114,8 +131,16 @@ pub async fn post(request: HttpRequest, payload: web::Payload, state: web::Data<
     let body = match read_body(&request, payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            let message = format!("the request body is larger than {} bytes", state.max_body_bytes);
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE, &message, response_type);
+            let message = format!(
+                "the request body is larger than {} bytes",
+                state.max_body_bytes
+            );
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                &message,
+                response_type,
+            );
         }
         Err(BodyError::Broken) => {
             return bad_request("the request body could not be read", response_type);
@@ -141,14 +166,24 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         return bad_request("the query string could not be read", response_type);
     };
     let json_param = |text: Option<String>| -> Result<Option<serde_json::Value>, ()> {
-        text.filter(|t| !t.is_empty()).map(|t| serde_json::from_str(&t).map_err(|_| ())).transpose()
+        text.filter(|t| !t.is_empty())
+            .map(|t| serde_json::from_str(&t).map_err(|_| ()))
+            .transpose()
     };
-    let (Ok(variables), Ok(extensions)) = (json_param(params.variables), json_param(params.extensions))
+    let (Ok(variables), Ok(extensions)) =
+        (json_param(params.variables), json_param(params.extensions))
     else {
-        return bad_request("`variables` and `extensions` must be JSON objects", response_type);
+        return bad_request(
+            "`variables` and `extensions` must be JSON objects",
+            response_type,
+        );
     };
-    let params =
-        GraphqlParams { query: params.query, operation_name: params.operation_name, variables, extensions };
+    let params = GraphqlParams {
+        query: params.query,
+        operation_name: params.operation_name,
+        variables,
+        extensions,
+    };
     if let Some(query) = &params.query
         && is_mutation(query, params.operation_name.as_deref())
     {
@@ -164,7 +199,9 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 }
 
 pub async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, POST")).json(json!({ "errors": [{
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .json(json!({ "errors": [{
             "message": "use GET for queries or POST",
             "extensions": { "code": code::METHOD_NOT_ALLOWED },
         }] }))
@@ -203,7 +240,9 @@ fn is_json(request: &HttpRequest) -> bool {
     else {
         return false;
     };
-    let utf8 = mime.get_param(mime::CHARSET).is_none_or(|charset| charset == mime::UTF_8);
+    let utf8 = mime
+        .get_param(mime::CHARSET)
+        .is_none_or(|charset| charset == mime::UTF_8);
     mime.essence_str() == mime::APPLICATION_JSON.essence_str() && utf8
 }
 
@@ -236,7 +275,11 @@ async fn read_body(
     Ok(body)
 }
 
-async fn execute(params: GraphqlParams, response_type: ResponseType, state: &AppState) -> HttpResponse {
+async fn execute(
+    params: GraphqlParams,
+    response_type: ResponseType,
+    state: &AppState,
+) -> HttpResponse {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request("the request has no `query`", response_type);
     };
@@ -245,8 +288,9 @@ async fn execute(params: GraphqlParams, response_type: ResponseType, state: &App
         Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
         Some(_) => return bad_request("`variables` must be a JSON object", response_type),
     };
-    let mut request =
-        async_graphql::Request::new(query).variables(variables).data(RequestData::new(state.db.clone()));
+    let mut request = async_graphql::Request::new(query)
+        .variables(variables)
+        .data(RequestData::new(state.db.clone()));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -271,10 +315,17 @@ async fn execute(params: GraphqlParams, response_type: ResponseType, state: &App
         StatusCode::OK
     };
     match serde_json::to_vec(&response) {
-        Ok(body) => HttpResponse::build(status).content_type(response_type.content_type()).body(body),
+        Ok(body) => HttpResponse::build(status)
+            .content_type(response_type.content_type())
+            .body(body),
         Err(error) => {
             tracing::error!(error = %error, "could not serialise a GraphQL response");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error", response_type)
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL,
+                "internal error",
+                response_type,
+            )
         }
     }
 }

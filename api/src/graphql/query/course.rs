@@ -28,7 +28,12 @@ impl CourseQuery {
         before: Option<String>,
         filter: Option<CourseFilter>,
     ) -> FieldResult<CourseConnection> {
-        let page = PageRequest::parse(PageArgs { first, after, last, before })?;
+        let page = PageRequest::parse(PageArgs {
+            first,
+            after,
+            last,
+            before,
+        })?;
         let filter = filter.unwrap_or_default().into_db();
         let courses = list_courses(db(ctx)?, &filter, &page).await?;
         Ok(course_connection(courses, filter))
@@ -42,7 +47,9 @@ impl CourseQuery {
         slug: Option<String>,
     ) -> FieldResult<Option<Course>> {
         let course = match (id, slug) {
-            (Some(id), None) => find_course_by_id(db(ctx)?, CourseId::from_global(&id, "id")?).await?,
+            (Some(id), None) => {
+                find_course_by_id(db(ctx)?, CourseId::from_global(&id, "id")?).await?
+            }
             (None, Some(slug)) => find_course_by_slug(db(ctx)?, &slug).await?,
             _ => {
                 return Err(ApiError::BadUserInput {

@@ -19,13 +19,26 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
     let loaders = loaders(ctx)?;
     let uuid = id.uuid;
     Ok(match id.node_type {
-        NodeType::Course => loaders.load_one(CourseId(uuid)).await?.map(|m| Node::Course(Course(m))),
-        NodeType::Module => loaders.load_one(ModuleId(uuid)).await?.map(|m| Node::Module(Module(m))),
-        NodeType::Session => loaders.load_one(SessionId(uuid)).await?.map(|m| Node::Session(Session(m))),
-        NodeType::Location => loaders.load_one(LocationId(uuid)).await?.map(|m| Node::Location(Location(m))),
-        NodeType::Organisation => {
-            loaders.load_one(OrganisationId(uuid)).await?.map(|m| Node::Organisation(Organisation(m)))
-        }
+        NodeType::Course => loaders
+            .load_one(CourseId(uuid))
+            .await?
+            .map(|m| Node::Course(Course(m))),
+        NodeType::Module => loaders
+            .load_one(ModuleId(uuid))
+            .await?
+            .map(|m| Node::Module(Module(m))),
+        NodeType::Session => loaders
+            .load_one(SessionId(uuid))
+            .await?
+            .map(|m| Node::Session(Session(m))),
+        NodeType::Location => loaders
+            .load_one(LocationId(uuid))
+            .await?
+            .map(|m| Node::Location(Location(m))),
+        NodeType::Organisation => loaders
+            .load_one(OrganisationId(uuid))
+            .await?
+            .map(|m| Node::Organisation(Organisation(m))),
     })
 }
 
@@ -45,7 +58,10 @@ impl NodeQuery {
             }
             .into());
         }
-        let ids = ids.iter().map(|id| GlobalId::decode(id, "ids")).collect::<Result<Vec<_>, _>>()?;
+        let ids = ids
+            .iter()
+            .map(|id| GlobalId::decode(id, "ids"))
+            .collect::<Result<Vec<_>, _>>()?;
         // Loads run concurrently, so the DataLoader batches them into one statement per type.
         futures_util::future::try_join_all(ids.into_iter().map(|id| load_node(ctx, id))).await
     }

@@ -28,10 +28,18 @@ impl SessionQuery {
         before: Option<String>,
         filter: Option<SessionFilter>,
     ) -> FieldResult<SessionConnection> {
-        let page = PageRequest::parse(PageArgs { first, after, last, before })?;
+        let page = PageRequest::parse(PageArgs {
+            first,
+            after,
+            last,
+            before,
+        })?;
         let filter = filter.unwrap_or_default().into_db()?;
         let sessions = list_sessions(db(ctx)?, &filter, &page).await?;
-        Ok(session_connection(sessions, crate::graphql::types::SessionTotal::All(filter)))
+        Ok(session_connection(
+            sessions,
+            crate::graphql::types::SessionTotal::All(filter),
+        ))
     }
 
     /// One session; null when there is none.

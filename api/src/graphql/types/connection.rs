@@ -38,16 +38,41 @@ where
 {
     let mut connection =
         Connection::with_additional_fields(page.has_previous_page, page.has_next_page, fields);
-    connection.edges.extend(page.items.into_iter().map(|item| Edge::new(cursor(&item), node(item))));
+    connection.edges.extend(
+        page.items
+            .into_iter()
+            .map(|item| Edge::new(cursor(&item), node(item))),
+    );
     connection
 }
 
 pub fn course_connection(page: Page<course::Model>, filter: CourseFilter) -> CourseConnection {
-    connection(page, CourseTotal { filter }, |c| CourseCursor { slug: c.slug.clone() }.encode(), Course)
+    connection(
+        page,
+        CourseTotal { filter },
+        |c| {
+            CourseCursor {
+                slug: c.slug.clone(),
+            }
+            .encode()
+        },
+        Course,
+    )
 }
 
 pub fn session_connection(page: Page<session::Model>, total: SessionTotal) -> SessionConnection {
-    connection(page, total, |s| SessionCursor { starts_at: s.starts_at, id: s.id }.encode(), Session)
+    connection(
+        page,
+        total,
+        |s| {
+            SessionCursor {
+                starts_at: s.starts_at,
+                id: s.id,
+            }
+            .encode()
+        },
+        Session,
+    )
 }
 
 pub struct CourseTotal {
@@ -75,7 +100,10 @@ impl SessionTotal {
         Ok(match self {
             Self::All(filter) => count_sessions(db(ctx)?, filter).await?,
             Self::OfCourse(course, filter) => loaders(ctx)?
-                .load_one(SessionCountOf { course: *course, filter: filter.clone() })
+                .load_one(SessionCountOf {
+                    course: *course,
+                    filter: filter.clone(),
+                })
                 .await?
                 .unwrap_or(0),
         })

@@ -62,7 +62,10 @@ impl Course {
 
     /// The participant roles the course is meant for, and who may book it.
     async fn audience_roles(&self, ctx: &Context<'_>) -> FieldResult<Vec<ParticipantRole>> {
-        let roles = loaders(ctx)?.load_one(AudienceOf(self.course_id())).await?.unwrap_or_default();
+        let roles = loaders(ctx)?
+            .load_one(AudienceOf(self.course_id()))
+            .await?
+            .unwrap_or_default();
         Ok(roles.into_iter().map(Into::into).collect())
     }
 
@@ -72,7 +75,10 @@ impl Course {
 
     /// What participants can do after the training, in order ("Doel").
     async fn goals(&self, ctx: &Context<'_>) -> FieldResult<Vec<String>> {
-        Ok(loaders(ctx)?.load_one(GoalsOf(self.course_id())).await?.unwrap_or_default())
+        Ok(loaders(ctx)?
+            .load_one(GoalsOf(self.course_id()))
+            .await?
+            .unwrap_or_default())
     }
 
     /// How the training works ("Methode").
@@ -114,14 +120,20 @@ impl Course {
 
     /// The programme: its parts in order, each with sub-parts and topics.
     async fn modules(&self, ctx: &Context<'_>) -> FieldResult<Vec<Module>> {
-        let modules = loaders(ctx)?.load_one(ModuleParent::Course(self.0.id)).await?.unwrap_or_default();
+        let modules = loaders(ctx)?
+            .load_one(ModuleParent::Course(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(modules.into_iter().map(Module).collect())
     }
 
     /// People who took the course: those from before the platform kept records, plus every
     /// person marked as attended since, each counted once.
     async fn alumni_count(&self, ctx: &Context<'_>) -> FieldResult<i64> {
-        let attended = loaders(ctx)?.load_one(AttendeesOf(self.course_id())).await?.unwrap_or(0);
+        let attended = loaders(ctx)?
+            .load_one(AttendeesOf(self.course_id()))
+            .await?
+            .unwrap_or(0);
         Ok(i64::from(self.0.alumni_count_before_platform) + attended)
     }
 
@@ -132,10 +144,12 @@ impl Course {
 
     /// The organisation that gives the course, with its service desk.
     async fn provider(&self, ctx: &Context<'_>) -> FieldResult<Organisation> {
-        let provider = loaders(ctx)?.load_one(OrganisationId(self.0.provider_id)).await?;
-        provider
-            .map(Organisation)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("course without its provider")).into())
+        let provider = loaders(ctx)?
+            .load_one(OrganisationId(self.0.provider_id))
+            .await?;
+        provider.map(Organisation).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("course without its provider")).into()
+        })
     }
 
     /// The organisation that helps make the course possible.
@@ -143,13 +157,22 @@ impl Course {
         let Some(id) = self.0.sponsor_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx)?.load_one(OrganisationId(id)).await?.map(Organisation))
+        Ok(loaders(ctx)?
+            .load_one(OrganisationId(id))
+            .await?
+            .map(Organisation))
     }
 
     /// What participants said, published with their consent and without their names.
     async fn testimonials(&self, ctx: &Context<'_>) -> FieldResult<Vec<Testimonial>> {
-        let feedback = loaders(ctx)?.load_one(TestimonialsOf(self.course_id())).await?.unwrap_or_default();
-        Ok(feedback.into_iter().filter_map(Testimonial::from_feedback).collect())
+        let feedback = loaders(ctx)?
+            .load_one(TestimonialsOf(self.course_id()))
+            .await?
+            .unwrap_or_default();
+        Ok(feedback
+            .into_iter()
+            .filter_map(Testimonial::from_feedback)
+            .collect())
     }
 
     /// The sessions of this course, by start time.
@@ -162,12 +185,24 @@ impl Course {
         before: Option<String>,
         filter: Option<CourseSessionFilter>,
     ) -> FieldResult<SessionConnection> {
-        let page = Arc::new(PageRequest::parse(PageArgs { first, after, last, before })?);
+        let page = Arc::new(PageRequest::parse(PageArgs {
+            first,
+            after,
+            last,
+            before,
+        })?);
         let filter = Arc::new(filter.unwrap_or_default().into_db(Some(self.course_id())));
-        let key = SessionsOf { course: self.course_id(), filter: filter.clone(), page };
+        let key = SessionsOf {
+            course: self.course_id(),
+            filter: filter.clone(),
+            page,
+        };
         let sessions = loaders(ctx)?.load_one(key).await?;
         let sessions = sessions.unwrap_or_else(Page::empty);
-        Ok(session_connection(sessions, SessionTotal::OfCourse(self.course_id(), filter)))
+        Ok(session_connection(
+            sessions,
+            SessionTotal::OfCourse(self.course_id(), filter),
+        ))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

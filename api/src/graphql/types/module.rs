@@ -32,12 +32,18 @@ impl Module {
 
     /// What is covered ("Aan bod komt"), in order.
     async fn topics(&self, ctx: &Context<'_>) -> FieldResult<Vec<String>> {
-        Ok(loaders(ctx)?.load_one(TopicsOf(ModuleId(self.0.id))).await?.unwrap_or_default())
+        Ok(loaders(ctx)?
+            .load_one(TopicsOf(ModuleId(self.0.id)))
+            .await?
+            .unwrap_or_default())
     }
 
     /// The sub-parts, in order.
     async fn children(&self, ctx: &Context<'_>) -> FieldResult<Vec<Module>> {
-        let children = loaders(ctx)?.load_one(ModuleParent::Module(self.0.id)).await?.unwrap_or_default();
+        let children = loaders(ctx)?
+            .load_one(ModuleParent::Module(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(children.into_iter().map(Module).collect())
     }
 }

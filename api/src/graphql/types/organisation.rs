@@ -26,7 +26,10 @@ impl Organisation {
         let Some(parent) = self.0.parent_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx)?.load_one(OrganisationId(parent)).await?.map(Organisation))
+        Ok(loaders(ctx)?
+            .load_one(OrganisationId(parent))
+            .await?
+            .map(Organisation))
     }
 
     /// The name of the service desk that answers questions, such as "Servicepunt".

@@ -18,7 +18,10 @@ pub struct Session(pub session::Model);
 
 impl Session {
     async fn seats(&self, ctx: &Context<'_>) -> FieldResult<SeatCounts> {
-        Ok(loaders(ctx)?.load_one(SeatsOf(SessionId(self.0.id))).await?.unwrap_or_default())
+        Ok(loaders(ctx)?
+            .load_one(SeatsOf(SessionId(self.0.id)))
+            .await?
+            .unwrap_or_default())
     }
 }
 
@@ -113,7 +116,9 @@ impl Session {
 
     /// When booking closes; it always closes when the session starts.
     async fn booking_closes_at(&self) -> DateTime<Utc> {
-        self.0.booking_closes_at.map_or(self.0.starts_at, |closes| closes.min(self.0.starts_at))
+        self.0
+            .booking_closes_at
+            .map_or(self.0.starts_at, |closes| closes.min(self.0.starts_at))
     }
 
     /// True for the sessions of the demo data, which are not real trainings.
@@ -141,7 +146,12 @@ impl CourseSessionFilter {
             course_id,
             starts_from: self.starts_from,
             starts_before: self.starts_before,
-            statuses: self.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             has_seats_left: self.has_seats_left,
         }
     }
@@ -158,7 +168,10 @@ pub struct SessionFilter {
 
 impl SessionFilter {
     pub fn into_db(self) -> crate::error::ApiResult<db::session::SessionFilter> {
-        let course_id = self.course_id.map(|id| CourseId::from_global(&id, "filter.courseId")).transpose()?;
+        let course_id = self
+            .course_id
+            .map(|id| CourseId::from_global(&id, "filter.courseId"))
+            .transpose()?;
         Ok(self.sessions.into_db(course_id))
     }
 }
