@@ -2,7 +2,13 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::{config::Settings, db, graphql, startup::Application, telemetry};
+use crate::{
+    auth::{Role, jwt::JwtKeys},
+    config::Settings,
+    db, graphql,
+    startup::Application,
+    telemetry,
+};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "GraphQL backend of the training-management platform")]
@@ -22,6 +28,27 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL), as checked in at `schema.graphql`.
     Schema,
+    /// Bearer tokens for development and tests.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a token signed with JWT_SECRET (or the development secret).
+    Issue {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The Participant record a participant's token speaks for (a UUID).
+        #[arg(long)]
+        participant: Option<uuid::Uuid>,
+        /// The token's subject.
+        #[arg(long, default_value = "dev-user")]
+        subject: String,
+        /// How long the token stays valid, in minutes.
+        #[arg(long, default_value_t = 60)]
+        valid_for_minutes: u64,
+    },
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -29,6 +56,19 @@ pub async fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
             print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Issue {
+            role,
+            participant,
+            subject,
+            valid_for_minutes,
+        }) => {
+            let keys = JwtKeys::from_settings(&cli.settings.auth)?;
+            println!(
+                "{}",
+                keys.issue(&subject, role, participant, valid_for_minutes * 60)?
+            );
             Ok(())
         }
         Command::Migrate => {

@@ -1,7 +1,7 @@
 //! Typed settings, each read from an environment variable (or a flag) with a default that makes
 //! `cargo run` just work: SQLite under `data/`, demo data, 127.0.0.1:8080.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args, ValueEnum};
 
@@ -34,6 +34,48 @@ pub struct Settings {
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub auth: AuthSettings,
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Args)]
+pub struct AuthSettings {
+    /// `development` generates what is missing (a token secret under DATA_DIR); `production`
+    /// refuses to start without real keys.
+    #[arg(long, env = "ENVIRONMENT", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+
+    /// Where the service keeps files of its own, such as the development token secret.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// HS256 secret that bearer tokens are signed with (at least 32 bytes).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// A PEM file with an RS256 or ES256 public key, or a JWKS file with several.
+    #[arg(long, env = "JWT_PUBLIC_KEYS")]
+    pub jwt_public_keys: Option<PathBuf>,
+
+    /// The `iss` every token must carry.
+    #[arg(long, env = "JWT_ISSUER", default_value = "training-platform")]
+    pub jwt_issuer: String,
+
+    /// The `aud` every token must carry.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "training-api")]
+    pub jwt_audience: String,
+
+    /// Clock skew allowed when checking `exp` and `nbf`, in seconds.
+    #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = 30)]
+    pub jwt_leeway_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,7 +85,8 @@ pub enum LogFormat {
 }
 
 impl Settings {
-    /// The settings for a test or a tool: the defaults, on the given database.
+    /// The settings for a test or a tool: the defaults on the given database, on a free port,
+    /// with a token secret of its own.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
@@ -52,6 +95,15 @@ impl Settings {
             demo_data: true,
             max_body_bytes: 1024 * 1024,
             log_format: LogFormat::Pretty,
+            auth: AuthSettings {
+                environment: Environment::Development,
+                data_dir: PathBuf::from("data"),
+                jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
+                jwt_public_keys: None,
+                jwt_issuer: "training-platform".into(),
+                jwt_audience: "training-api".into(),
+                jwt_leeway_seconds: 30,
+            },
         }
     }
 }

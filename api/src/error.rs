@@ -12,6 +12,8 @@ pub mod code {
     pub const INVALID_CURSOR: &str = "INVALID_CURSOR";
     pub const INVALID_PAGE_SIZE: &str = "INVALID_PAGE_SIZE";
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";

@@ -7,6 +7,7 @@ use anyhow::Context;
 use chrono::Utc;
 
 use crate::{
+    auth::jwt::JwtKeys,
     config::Settings,
     db,
     graphql::build_schema,
@@ -21,6 +22,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let jwt = JwtKeys::from_settings(&settings.auth)?;
         let metrics = Arc::new(Metrics::default());
         let db = db::connect(
             &settings.database_url,
@@ -40,6 +42,7 @@ impl Application {
             schema: build_schema(),
             db,
             metrics,
+            jwt,
             max_body_bytes: settings.max_body_bytes,
         });
         let server = HttpServer::new(move || {

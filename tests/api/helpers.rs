@@ -1,6 +1,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use api::{Application, Settings};
+use api::{
+    Application, Settings,
+    auth::{Role, jwt::JwtKeys},
+};
 use chrono::{DateTime, Utc};
 use entity::{enums::*, *};
 use sea_orm::{
@@ -15,6 +18,8 @@ pub const BROCHURE_SLUG: &str = "omgaan-met-intimidatie-en-bedreiging-burgemeest
 
 pub struct TestApp {
     pub address: String,
+    /// The keys the service verifies tokens with, to issue tokens as a client would get them.
+    pub jwt: JwtKeys,
     pub client: reqwest::Client,
     /// A connection of the test's own, to arrange what the API cannot create yet.
     pub db: DatabaseConnection,
@@ -124,6 +129,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts (another) service on the database of `database`.
 pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
+    let jwt = JwtKeys::from_settings(&settings.auth).expect("the test's token keys");
     let application = Application::build(settings)
         .await
         .expect("building the application");
@@ -134,6 +140,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         .expect("connecting the test to its database");
     TestApp {
         address,
+        jwt,
         client: reqwest::Client::new(),
         db,
         database,
@@ -167,6 +174,22 @@ impl TestApp {
         let body = self.graphql(query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
+    }
+
+    /// A valid token for a person in this role.
+    pub fn token(&self, role: Role) -> String {
+        self.jwt.issue("test-subject", role, None, 600).unwrap()
+    }
+
+    /// Runs a query with a bearer token and returns the response.
+    pub async fn post_with_token(&self, token: &str, query: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("sending a GraphQL request")
     }
 
     /// The SQL statements the service has run so far, from `/metrics`.

@@ -9,6 +9,7 @@
     reason = "tests fail loudly on a broken arrangement"
 )]
 
+mod auth;
 mod demo_data;
 mod graphiql;
 mod health;

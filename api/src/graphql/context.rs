@@ -4,21 +4,31 @@ use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    auth::Viewer,
     db::loaders::{self, Loaders},
     error::{ApiError, ApiResult},
 };
 
-/// Per-request data: the pool, and DataLoaders whose cache lives as long as the request.
+/// Per-request data: who calls, the pool, and DataLoaders whose cache lives as long as the request.
 pub struct RequestData {
+    pub viewer: Viewer,
     pub db: DatabaseConnection,
     pub loaders: Loaders,
 }
 
 impl RequestData {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(viewer: Viewer, db: DatabaseConnection) -> Self {
         let loaders = loaders::loaders(db.clone());
-        Self { db, loaders }
+        Self {
+            viewer,
+            db,
+            loaders,
+        }
     }
+}
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
+    Ok(&request_data(ctx)?.viewer)
 }
 
 pub fn request_data<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestData> {

@@ -30,7 +30,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
-use crate::{error::code, graphql::RequestData};
+use crate::{
+    auth::{Viewer, jwt::TokenError},
+    error::code,
+    graphql::RequestData,
+};
 
 /// The media type of the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +124,10 @@ pub async fn post(
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
     };
+    let viewer = match authenticate(&request, &state) {
+        Ok(viewer) => viewer,
+        Err(error) => return unauthenticated(error, response_type),
+    };
     if !is_json(&request) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -155,12 +163,16 @@ pub async fn post(
             );
         }
     };
-    execute(params, response_type, &state).await
+    execute(params, viewer, response_type, &state).await
 }
 
 pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
+    };
+    let viewer = match authenticate(&request, &state) {
+        Ok(viewer) => viewer,
+        Err(error) => return unauthenticated(error, response_type),
     };
     let Ok(web::Query(params)) = web::Query::<GetParams>::from_query(request.query_string()) else {
         return bad_request("the query string could not be read", response_type);
@@ -195,7 +207,7 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                 "extensions": { "code": code::METHOD_NOT_ALLOWED },
             }] }));
     }
-    execute(params, response_type, &state).await
+    execute(params, viewer, response_type, &state).await
 }
 
 pub async fn method_not_allowed() -> HttpResponse {
@@ -275,8 +287,30 @@ async fn read_body(
     Ok(body)
 }
 
+/// Who the request speaks for: anonymous without an `Authorization` header, else the person
+/// its bearer token names. A header that is there but wrong never falls back to anonymous.
+fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer, TokenError> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let value = value.to_str().map_err(|_| TokenError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    state.jwt.verify(token.trim())
+}
+
+fn unauthenticated(error: TokenError, response_type: ResponseType) -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#))
+        .content_type(response_type.content_type())
+        .json(json!({ "errors": [{ "message": error.to_string(), "extensions": { "code": code::UNAUTHENTICATED } }] }))
+}
+
 async fn execute(
     params: GraphqlParams,
+    viewer: Viewer,
     response_type: ResponseType,
     state: &AppState,
 ) -> HttpResponse {
@@ -290,7 +324,7 @@ async fn execute(
     };
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
-        .data(RequestData::new(state.db.clone()));
+        .data(RequestData::new(viewer, state.db.clone()));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }

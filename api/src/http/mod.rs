@@ -10,7 +10,7 @@ use std::sync::Arc;
 use actix_web::web;
 use sea_orm::DatabaseConnection;
 
-use crate::{graphql::AppSchema, metrics::Metrics};
+use crate::{auth::jwt::JwtKeys, graphql::AppSchema, metrics::Metrics};
 
 pub use observe::observe_requests;
 
@@ -19,6 +19,7 @@ pub struct AppState {
     pub schema: AppSchema,
     pub db: DatabaseConnection,
     pub metrics: Arc<Metrics>,
+    pub jwt: JwtKeys,
     pub max_body_bytes: usize,
 }
 

@@ -3,8 +3,14 @@
 mod course;
 mod node;
 mod session;
+mod viewer;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(course::CourseQuery, session::SessionQuery, node::NodeQuery);
+pub struct Query(
+    course::CourseQuery,
+    session::SessionQuery,
+    node::NodeQuery,
+    viewer::ViewerQuery,
+);

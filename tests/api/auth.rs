@@ -1,0 +1,238 @@
+//! Identities: bearer tokens verified against configured keys; every broken credential is a 401
+//! with UNAUTHENTICATED, never a 500 and never a silent fall back to anonymous.
+
+use api::auth::{Role, jwt::Claims};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const VIEWER: &str = "{ viewer { authenticated role } }";
+
+fn claims(role: Role) -> Claims {
+    let now = get_current_timestamp();
+    Claims {
+        sub: "test-subject".into(),
+        role,
+        participant_id: None,
+        iss: "training-platform".into(),
+        aud: "training-api".into(),
+        exp: now + 600,
+        nbf: now,
+        iat: now,
+    }
+}
+
+fn sign(claims: &Claims, secret: &str) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn refused(app: &TestApp, token: &str) -> Value {
+    let response = app.post_with_token(token, VIEWER).await;
+    assert_eq!(response.status(), 401, "{token}");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert!(body.get("data").is_none(), "nothing ran: {body}");
+    body
+}
+
+#[tokio::test]
+async fn a_valid_token_speaks_for_its_role_and_no_token_is_anonymous() {
+    let app = spawn_app().await;
+
+    for (role, name) in [
+        (Role::Participant, "PARTICIPANT"),
+        (Role::Coordinator, "COORDINATOR"),
+        (Role::Administrator, "ADMINISTRATOR"),
+    ] {
+        let response = app.post_with_token(&app.token(role), VIEWER).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["data"]["viewer"],
+            json!({ "authenticated": true, "role": name })
+        );
+    }
+    let anonymous = app.data(VIEWER, json!({})).await;
+    assert_eq!(
+        anonymous["viewer"],
+        json!({ "authenticated": false, "role": null })
+    );
+}
+
+#[tokio::test]
+async fn broken_tokens_are_refused_with_unauthenticated() {
+    let secret = "a-secret-for-this-test-only-0123456789";
+    let app = spawn_app_with(|settings| settings.auth.jwt_secret = Some(secret.into())).await;
+    let now = get_current_timestamp();
+    let mut expired = claims(Role::Coordinator);
+    (expired.exp, expired.nbf, expired.iat) = (now - 120, now - 600, now - 600);
+    let mut early = claims(Role::Coordinator);
+    early.nbf = now + 600;
+    let mut elsewhere = claims(Role::Coordinator);
+    elsewhere.aud = "another-api".into();
+    let mut stranger = claims(Role::Coordinator);
+    stranger.iss = "someone-else".into();
+    let wrong_key = sign(
+        &claims(Role::Administrator),
+        "another-secret-of-at-least-32-bytes!!",
+    );
+    let unsigned = {
+        let valid = sign(&claims(Role::Administrator), secret);
+        let parts: Vec<_> = valid.split('.').collect();
+        format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1])
+    };
+
+    for token in [
+        sign(&expired, secret),
+        sign(&early, secret),
+        sign(&elsewhere, secret),
+        sign(&stranger, secret),
+        wrong_key,
+        unsigned,
+        "not-a-token".into(),
+        "a.b.c".into(),
+        "x".repeat(10_000),
+    ] {
+        refused(&app, &token).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_just_past_its_expiry_is_accepted_within_the_clock_skew() {
+    let secret = "a-secret-for-this-test-only-0123456789";
+    let app = spawn_app_with(|settings| settings.auth.jwt_secret = Some(secret.into())).await;
+    let mut late = claims(Role::Coordinator);
+    late.exp = get_current_timestamp() - 5;
+
+    let response = app.post_with_token(&sign(&late, secret), VIEWER).await;
+
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn other_authorization_schemes_are_refused() {
+    let app = spawn_app().await;
+
+    for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Token abc"] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header("authorization", header)
+            .json(&json!({ "query": VIEWER }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{header}");
+        assert_eq!(
+            error_code(&response.json::<Value>().await.unwrap()),
+            "UNAUTHENTICATED"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_signed_with_public_key_algorithms_verify_against_pem_and_jwks_files() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures");
+    let es256 = spawn_app_with(|settings| {
+        settings.auth.jwt_secret = None;
+        settings.auth.jwt_public_keys = Some(format!("{fixtures}/es256-public.pem").into());
+    })
+    .await;
+    let rs256 = spawn_app_with(|settings| {
+        settings.auth.jwt_secret = None;
+        settings.auth.jwt_public_keys = Some(format!("{fixtures}/jwks.json").into());
+    })
+    .await;
+    let ec_key =
+        EncodingKey::from_ec_pem(&std::fs::read(format!("{fixtures}/es256-private.pem")).unwrap())
+            .unwrap();
+    let rsa_key =
+        EncodingKey::from_rsa_pem(&std::fs::read(format!("{fixtures}/rs256-private.pem")).unwrap())
+            .unwrap();
+    let es_token = encode(
+        &Header::new(Algorithm::ES256),
+        &claims(Role::Administrator),
+        &ec_key,
+    )
+    .unwrap();
+    let mut rs_header = Header::new(Algorithm::RS256);
+    rs_header.kid = Some("test-rsa".into());
+    let rs_token = encode(&rs_header, &claims(Role::Participant), &rsa_key).unwrap();
+
+    let es_body: Value = es256
+        .post_with_token(&es_token, VIEWER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rs_body: Value = rs256
+        .post_with_token(&rs_token, VIEWER)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(es_body["data"]["viewer"]["role"], "ADMINISTRATOR");
+    assert_eq!(rs_body["data"]["viewer"]["role"], "PARTICIPANT");
+    // Each service accepts only its own keys' algorithm.
+    refused(&es256, &rs_token).await;
+    refused(&rs256, &es_token).await;
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_without_keys() {
+    let database = TestDatabase::create().await;
+    let mut settings = api::Settings::for_database(database.url());
+    settings.auth.environment = api::config::Environment::Production;
+    settings.auth.jwt_secret = None;
+
+    let built = api::Application::build(settings).await;
+
+    assert!(built.is_err());
+}
+
+#[tokio::test]
+async fn development_without_keys_makes_a_secret_of_its_own_once() {
+    let folder = tempfile::tempdir().unwrap();
+    let configure = |settings: &mut api::Settings| {
+        settings.auth.jwt_secret = None;
+        settings.auth.data_dir = folder.path().to_owned();
+    };
+    let first = spawn_app_with(configure).await;
+    let secret_file = folder.path().join("dev-jwt-secret");
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let second = spawn_app_with(configure).await;
+
+    assert_eq!(
+        std::fs::read_to_string(&secret_file).unwrap(),
+        secret,
+        "kept, not replaced"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret_file)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    // A token from the first instance is good at the second: they share the secret.
+    let response = second
+        .post_with_token(&first.token(Role::Coordinator), VIEWER)
+        .await;
+    assert_eq!(response.status(), 200);
+}
