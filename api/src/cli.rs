@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+use entity::enums::MachineRole;
+use sea_orm::DatabaseConnection;
+
 use crate::{
     auth::{Role, jwt::JwtKeys},
     config::Settings,
@@ -31,6 +34,40 @@ enum Command {
     /// Bearer tokens for development and tests.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// API keys for machines: a ministry's sync job, a dashboard.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it once; only its hash is kept.
+    Create {
+        /// Who the key is for, such as "BZK enrolment sync".
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: MachineRoleArg,
+    },
+    /// List keys: id, prefix, role, name, last use and revocation.
+    List,
+    /// Revoke a key at once.
+    Revoke { id: uuid::Uuid },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MachineRoleArg {
+    SyncClient,
+    ReportingClient,
+}
+
+impl From<MachineRoleArg> for MachineRole {
+    fn from(role: MachineRoleArg) -> Self {
+        match role {
+            MachineRoleArg::SyncClient => Self::SyncClient,
+            MachineRoleArg::ReportingClient => Self::ReportingClient,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +108,11 @@ pub async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::ApiKey(command) => {
+            let db = db::connect(&cli.settings.database_url, 1, Default::default()).await?;
+            db::migrate(&db).await?;
+            api_key_command(&db, command).await
+        }
         Command::Migrate => {
             telemetry::init(cli.settings.log_format);
             let db = db::connect(&cli.settings.database_url, 1, Default::default()).await?;
@@ -85,4 +127,39 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn api_key_command(db: &DatabaseConnection, command: ApiKeyCommand) -> anyhow::Result<()> {
+    match command {
+        ApiKeyCommand::Create { name, role } => {
+            let (key, plain) = db::api_key::create_api_key(db, &name, role.into()).await?;
+            println!("{plain}");
+            eprintln!(
+                "created API key {} ({:?}); this is the only time it is shown",
+                key.id, key.role
+            );
+        }
+        ApiKeyCommand::List => {
+            for key in db::api_key::list_api_keys(db).await? {
+                let used = key
+                    .last_used_at
+                    .map_or("never used".to_owned(), |t| format!("last used {t}"));
+                let revoked = key
+                    .revoked_at
+                    .map_or(String::new(), |t| format!(", revoked {t}"));
+                println!(
+                    "{}  {}…  {:?}  {}  ({used}{revoked})",
+                    key.id, key.prefix, key.role, key.name
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            if db::api_key::revoke_api_key(db, id).await? {
+                println!("revoked {id}");
+            } else {
+                anyhow::bail!("no live API key {id}");
+            }
+        }
+    }
+    Ok(())
 }

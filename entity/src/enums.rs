@@ -123,3 +123,20 @@ pub enum RegistrationMethod {
     /// By telephone to the service desk.
     Phone,
 }
+
+/// What a machine with an API key may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(20))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MachineRole {
+    /// A ministry system keeping enrolments in step: enrolment data, no feedback text.
+    SyncClient,
+    /// A dashboard: aggregates only, never a person's data.
+    ReportingClient,
+}

@@ -1,6 +1,7 @@
 //! SeaORM entities: one module a table, in the style sea-orm-cli generates. Behaviour lives in `api`.
 
 pub mod actor;
+pub mod api_key;
 pub mod course;
 pub mod course_audience_role;
 pub mod course_goal;

@@ -1,4 +1,5 @@
 pub use super::actor::Entity as Actor;
+pub use super::api_key::Entity as ApiKey;
 pub use super::course::Entity as Course;
 pub use super::course_audience_role::Entity as CourseAudienceRole;
 pub use super::course_goal::Entity as CourseGoal;

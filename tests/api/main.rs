@@ -9,6 +9,7 @@
     reason = "tests fail loudly on a broken arrangement"
 )]
 
+mod api_keys;
 mod auth;
 mod demo_data;
 mod graphiql;

@@ -38,6 +38,10 @@ pub enum TokenError {
     WrongIssuer,
     WrongAudience,
     UnsupportedAlgorithm,
+    /// A person's token with a role that only API keys have.
+    MachineRole,
+    /// An API key that does not exist or was revoked.
+    UnknownApiKey,
 }
 
 impl fmt::Display for TokenError {
@@ -52,6 +56,8 @@ impl fmt::Display for TokenError {
             Self::UnsupportedAlgorithm => {
                 "the bearer token is signed with an algorithm this service does not accept"
             }
+            Self::MachineRole => "the bearer token's role is for API keys only",
+            Self::UnknownApiKey => "the API key is unknown or revoked",
         })
     }
 }
@@ -152,6 +158,9 @@ impl JwtKeys {
             }
         }
         let claims = outcome?.claims;
+        if !claims.role.is_person() {
+            return Err(TokenError::MachineRole);
+        }
         Ok(Viewer::Person {
             subject: claims.sub,
             role: claims.role,
@@ -167,6 +176,9 @@ impl JwtKeys {
         participant_id: Option<Uuid>,
         valid_for_seconds: u64,
     ) -> anyhow::Result<String> {
+        if !role.is_person() {
+            bail!("tokens are for people; machines use API keys (`api-key create`)");
+        }
         let key = self
             .signing
             .as_ref()

@@ -1,6 +1,7 @@
 //! Who is calling. People bring a bearer JWT from the organisation's identity provider, verified
 //! locally (`jwt`); what each role may see is enforced where the data is read.
 
+pub mod api_key;
 pub mod jwt;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,29 @@ pub enum Role {
     Coordinator,
     /// Everything, including API keys and the audit trail.
     Administrator,
+    /// A ministry system with an API key: enrolment data for sync, no feedback text.
+    SyncClient,
+    /// A dashboard with an API key: aggregates only, never a person's data.
+    ReportingClient,
+}
+
+impl Role {
+    /// Roles a person's token may carry; the others belong to API keys.
+    pub fn is_person(self) -> bool {
+        matches!(
+            self,
+            Self::Participant | Self::Coordinator | Self::Administrator
+        )
+    }
+}
+
+impl From<entity::enums::MachineRole> for Role {
+    fn from(role: entity::enums::MachineRole) -> Self {
+        match role {
+            entity::enums::MachineRole::SyncClient => Self::SyncClient,
+            entity::enums::MachineRole::ReportingClient => Self::ReportingClient,
+        }
+    }
 }
 
 /// The caller of one request.
@@ -42,13 +66,15 @@ pub enum Viewer {
         /// For participants: their Participant record.
         participant_id: Option<Uuid>,
     },
+    /// A machine with a valid API key.
+    Machine { api_key_id: Uuid, role: Role },
 }
 
 impl Viewer {
     pub fn role(&self) -> Option<Role> {
         match self {
             Self::Anonymous => None,
-            Self::Person { role, .. } => Some(*role),
+            Self::Person { role, .. } | Self::Machine { role, .. } => Some(*role),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The only place that builds queries: one module per aggregate, `loaders` for batching.
 
+pub mod api_key;
 pub mod course;
 pub mod loaders;
 pub mod location;

@@ -31,7 +31,8 @@ use serde_json::json;
 
 use super::AppState;
 use crate::{
-    auth::{Viewer, jwt::TokenError},
+    auth::{Viewer, api_key, jwt::TokenError},
+    db,
     error::code,
     graphql::RequestData,
 };
@@ -124,9 +125,9 @@ pub async fn post(
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
     };
-    let viewer = match authenticate(&request, &state) {
+    let viewer = match authenticate(&request, &state).await {
         Ok(viewer) => viewer,
-        Err(error) => return unauthenticated(error, response_type),
+        Err(failure) => return auth_failed(failure, response_type),
     };
     if !is_json(&request) {
         return refuse(
@@ -170,9 +171,9 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
     };
-    let viewer = match authenticate(&request, &state) {
+    let viewer = match authenticate(&request, &state).await {
         Ok(viewer) => viewer,
-        Err(error) => return unauthenticated(error, response_type),
+        Err(failure) => return auth_failed(failure, response_type),
     };
     let Ok(web::Query(params)) = web::Query::<GetParams>::from_query(request.query_string()) else {
         return bad_request("the query string could not be read", response_type);
@@ -287,18 +288,55 @@ async fn read_body(
     Ok(body)
 }
 
-/// Who the request speaks for: anonymous without an `Authorization` header, else the person
-/// its bearer token names. A header that is there but wrong never falls back to anonymous.
-fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer, TokenError> {
+/// Why a request's credentials were not accepted.
+enum AuthFailure {
+    Refused(TokenError),
+    /// The API key could not be checked: the database did not answer.
+    Unavailable,
+}
+
+/// Who the request speaks for: anonymous without an `Authorization` header, else the person its
+/// bearer token names or the machine its API key belongs to. A header that is there but wrong
+/// never falls back to anonymous.
+async fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer, AuthFailure> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };
-    let value = value.to_str().map_err(|_| TokenError::Malformed)?;
-    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(TokenError::Malformed);
+    let refused = AuthFailure::Refused;
+    let value = value.to_str().map_err(|_| refused(TokenError::Malformed))?;
+    let (scheme, credential) = value
+        .split_once(' ')
+        .ok_or(refused(TokenError::Malformed))?;
+    let credential = credential.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || credential.is_empty() {
+        return Err(refused(TokenError::Malformed));
     }
-    state.jwt.verify(token.trim())
+    if !api_key::is_api_key(credential) {
+        return state.jwt.verify(credential).map_err(refused);
+    }
+    match db::api_key::use_api_key(&state.db, credential, chrono::Utc::now()).await {
+        Ok(Some(key)) => Ok(Viewer::Machine {
+            api_key_id: key.id,
+            role: key.role.into(),
+        }),
+        Ok(None) => Err(refused(TokenError::UnknownApiKey)),
+        Err(error) => {
+            tracing::error!(error = %error, "could not check an API key");
+            Err(AuthFailure::Unavailable)
+        }
+    }
+}
+
+fn auth_failed(failure: AuthFailure, response_type: ResponseType) -> HttpResponse {
+    match failure {
+        AuthFailure::Refused(error) => unauthenticated(error, response_type),
+        AuthFailure::Unavailable => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::INTERNAL,
+            "credentials cannot be checked right now; try again later",
+            response_type,
+        ),
+    }
 }
 
 fn unauthenticated(error: TokenError, response_type: ResponseType) -> HttpResponse {
