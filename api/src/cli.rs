@@ -109,13 +109,25 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey(command) => {
-            let db = db::connect(&cli.settings.database_url, 1, Default::default()).await?;
+            let db = db::connect(
+                &cli.settings.database_url,
+                1,
+                statement_timeout(&cli.settings),
+                Default::default(),
+            )
+            .await?;
             db::migrate(&db).await?;
             api_key_command(&db, command).await
         }
         Command::Migrate => {
             telemetry::init(cli.settings.log_format);
-            let db = db::connect(&cli.settings.database_url, 1, Default::default()).await?;
+            let db = db::connect(
+                &cli.settings.database_url,
+                1,
+                statement_timeout(&cli.settings),
+                Default::default(),
+            )
+            .await?;
             db::migrate(&db).await?;
             tracing::info!("the database is up to date");
             Ok(())
@@ -162,4 +174,8 @@ async fn api_key_command(db: &DatabaseConnection, command: ApiKeyCommand) -> any
         }
     }
     Ok(())
+}
+
+fn statement_timeout(settings: &Settings) -> std::time::Duration {
+    std::time::Duration::from_secs(settings.limits.statement_timeout_seconds)
 }

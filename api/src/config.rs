@@ -37,6 +37,66 @@ pub struct Settings {
 
     #[command(flatten)]
     pub auth: AuthSettings,
+
+    #[command(flatten)]
+    pub limits: LimitSettings,
+}
+
+/// Abuse limits; each refusal has its own error code.
+#[derive(Debug, Clone, Args)]
+pub struct LimitSettings {
+    /// Deepest nesting of fields a query may have.
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+
+    /// Highest cost a query may have: a field costs 1, a list its page size times its items.
+    #[arg(long, env = "MAX_QUERY_COST", default_value_t = 5000)]
+    pub max_cost: usize,
+
+    /// Most aliases in one document.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+
+    /// Most root fields in one operation.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
+    pub max_root_fields: usize,
+
+    /// Most directives in one document.
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 20)]
+    pub max_directives: usize,
+
+    /// Longest a request may run, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub request_timeout_seconds: u64,
+
+    /// Who may use introspection (`__schema`, `__type`): `everyone`, `authenticated` or `nobody`.
+    /// By default everyone in development and authenticated callers in production.
+    #[arg(long, env = "INTROSPECTION", value_enum)]
+    pub introspection: Option<Introspection>,
+
+    /// Web origins (such as `https://opleidingen.example.nl`) whose pages may call the API, comma-separated.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Longest one SQL statement may run on PostgreSQL, in seconds.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5)]
+    pub statement_timeout_seconds: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_cost: 5000,
+            max_aliases: 30,
+            max_root_fields: 10,
+            max_directives: 20,
+            request_timeout_seconds: 10,
+            introspection: None,
+            cors_allowed_origins: Vec::new(),
+            statement_timeout_seconds: 5,
+        }
+    }
 }
 
 /// How callers prove who they are.
@@ -73,6 +133,13 @@ pub struct AuthSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Introspection {
+    Everyone,
+    Authenticated,
+    Nobody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
     Development,
     Production,
@@ -104,6 +171,7 @@ impl Settings {
                 jwt_audience: "training-api".into(),
                 jwt_leeway_seconds: 30,
             },
+            limits: LimitSettings::default(),
         }
     }
 }

@@ -1,14 +1,15 @@
 //! `Application`: connects, migrates, loads demo data, binds and serves.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
-use actix_web::{App, HttpServer, dev::Server, middleware, web};
+use actix_cors::Cors;
+use actix_web::{App, HttpServer, dev::Server, http::header, middleware, web};
 use anyhow::Context;
 use chrono::Utc;
 
 use crate::{
     auth::jwt::JwtKeys,
-    config::Settings,
+    config::{Environment, Introspection, Settings},
     db,
     graphql::build_schema,
     http::{AppState, observe_requests, routes},
@@ -27,6 +28,7 @@ impl Application {
         let db = db::connect(
             &settings.database_url,
             settings.database_max_connections,
+            Duration::from_secs(settings.limits.statement_timeout_seconds),
             metrics.db_statements.clone(),
         )
         .await?;
@@ -35,19 +37,38 @@ impl Application {
             db::seed::load_demo_data(&db, Utc::now()).await?;
         }
 
+        let origins = allowed_origins(&settings.limits.cors_allowed_origins)?;
+        let introspection =
+            settings
+                .limits
+                .introspection
+                .unwrap_or(match settings.auth.environment {
+                    Environment::Development => Introspection::Everyone,
+                    Environment::Production => Introspection::Authenticated,
+                });
         let listener = TcpListener::bind(settings.listen_addr)
             .with_context(|| format!("binding {}", settings.listen_addr))?;
         let address = listener.local_addr().context("reading the bound address")?;
         let state = web::Data::new(AppState {
-            schema: build_schema(),
+            schema: build_schema(settings.limits.clone()),
             db,
             metrics,
             jwt,
             max_body_bytes: settings.max_body_bytes,
+            request_timeout: Duration::from_secs(settings.limits.request_timeout_seconds),
+            introspection,
         });
         let server = HttpServer::new(move || {
+            // Only listed origins' pages may call the API from a browser; by default none.
+            let cors = origins
+                .iter()
+                .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+                .allowed_methods(["GET", "POST"])
+                .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+                .max_age(3600);
             App::new()
                 .app_data(state.clone())
+                .wrap(cors)
                 .wrap(middleware::from_fn(observe_requests))
                 // Answers are what their Content-Type says; browsers must not guess otherwise.
                 .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
@@ -71,4 +92,30 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Checks the CORS origins at start-up, so a typo stops the service instead of every request.
+fn allowed_origins(origins: &[String]) -> anyhow::Result<Vec<String>> {
+    origins
+        .iter()
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let uri: header::HeaderValue = origin.parse().context("CORS_ALLOWED_ORIGINS")?;
+            let uri: actix_web::http::Uri = uri
+                .to_str()
+                .context("CORS_ALLOWED_ORIGINS")?
+                .parse()
+                .context("CORS_ALLOWED_ORIGINS")?;
+            let plain = uri.scheme().is_some()
+                && uri.host().is_some()
+                && uri.path() == "/"
+                && uri.query().is_none();
+            anyhow::ensure!(
+                plain,
+                "CORS_ALLOWED_ORIGINS: `{origin}` is not an origin like https://example.nl"
+            );
+            Ok(origin)
+        })
+        .collect()
 }

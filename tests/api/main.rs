@@ -16,6 +16,7 @@ mod graphiql;
 mod health;
 mod helpers;
 mod http;
+mod limits;
 mod migrations;
 mod nodes;
 mod pagination;

@@ -21,6 +21,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, sqlx::sqlite::Sqlite
 pub async fn connect(
     url: &str,
     max_connections: u32,
+    statement_timeout: Duration,
     statements: Counter,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url)
@@ -41,6 +42,13 @@ pub async fn connect(
         .connect_timeout(Duration::from_secs(5))
         // Statements are counted and timed by our own metrics, and never logged with values.
         .sqlx_logging(false)
+        // A runaway statement is stopped by the database itself (PostgreSQL; SQLite has no such limit).
+        .map_sqlx_postgres_opts(move |postgres| {
+            postgres.options([(
+                "statement_timeout",
+                format!("{}ms", statement_timeout.as_millis()),
+            )])
+        })
         .map_sqlx_sqlite_opts(|sqlite| {
             // WAL lets readers work while one connection writes; writers wait their turn.
             sqlite

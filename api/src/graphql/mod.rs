@@ -2,18 +2,24 @@
 
 mod context;
 mod error_codes;
+pub mod limits;
 mod query;
 pub mod types;
 
+use std::sync::Arc;
+
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+use crate::config::LimitSettings;
 
 pub use context::RequestData;
 use query::Query;
 
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-pub fn build_schema() -> AppSchema {
+pub fn build_schema(limits: LimitSettings) -> AppSchema {
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .extension(limits::Limits(Arc::new(limits)))
         .extension(error_codes::ErrorCodes)
         // Suggestions ("did you mean ...") would help an attacker map a schema they cannot introspect.
         .disable_suggestions()
@@ -22,5 +28,5 @@ pub fn build_schema() -> AppSchema {
 
 /// The schema in SDL, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema().sdl()
+    build_schema(LimitSettings::default()).sdl()
 }

@@ -32,9 +32,10 @@ use serde_json::json;
 use super::AppState;
 use crate::{
     auth::{Viewer, api_key, jwt::TokenError},
+    config::Introspection,
     db,
     error::code,
-    graphql::RequestData,
+    graphql::{RequestData, limits::IntrospectionRefused},
 };
 
 /// The media type of the answer.
@@ -360,11 +361,19 @@ async fn execute(
         Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
         Some(_) => return bad_request("`variables` must be a JSON object", response_type),
     };
+    let introspection = match state.introspection {
+        Introspection::Everyone => true,
+        Introspection::Authenticated => viewer != Viewer::Anonymous,
+        Introspection::Nobody => false,
+    };
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
         .data(RequestData::new(viewer, state.db.clone()));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
+    }
+    if !introspection {
+        request = request.disable_introspection().data(IntrospectionRefused);
     }
     if let Some(serde_json::Value::Object(extensions)) = params.extensions {
         request.extensions = async_graphql::Extensions(
@@ -374,7 +383,20 @@ async fn execute(
                 .collect(),
         );
     }
-    let response = state.schema.execute(request).await;
+    let Ok(response) =
+        tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await
+    else {
+        tracing::warn!(
+            timeout_ms = state.request_timeout.as_millis(),
+            "a request ran out of time"
+        );
+        return refuse(
+            StatusCode::GATEWAY_TIMEOUT,
+            code::TIMEOUT,
+            "the request took longer than allowed; ask for less",
+            response_type,
+        );
+    };
 
     // Nothing executed when there is no data and no error points into the result: the request
     // itself was wrong (it did not parse or validate, or its variables did not fit).

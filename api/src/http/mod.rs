@@ -5,12 +5,12 @@ mod graphql;
 mod health;
 mod observe;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use actix_web::web;
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::jwt::JwtKeys, graphql::AppSchema, metrics::Metrics};
+use crate::{auth::jwt::JwtKeys, config::Introspection, graphql::AppSchema, metrics::Metrics};
 
 pub use observe::observe_requests;
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub jwt: JwtKeys,
     pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub introspection: Introspection,
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {

@@ -19,6 +19,7 @@ pub struct CourseQuery;
 #[Object]
 impl CourseQuery {
     /// The courses on offer, by slug. Without a filter: the published ones.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn courses(
         &self,
         ctx: &Context<'_>,

@@ -50,6 +50,7 @@ impl NodeQuery {
     }
 
     /// Objects by their global ids, in the same order; null for each that does not exist.
+    #[graphql(complexity = "ids.len().max(1).saturating_mul(child_complexity)")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> FieldResult<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(ApiError::BadUserInput {

@@ -19,6 +19,7 @@ pub struct SessionQuery;
 #[Object]
 impl SessionQuery {
     /// Sessions of all courses, by start time (then id).
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,

@@ -176,6 +176,7 @@ impl Course {
     }
 
     /// The sessions of this course, by start time.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,228 @@
+//! Abuse limits on the shape of a query, each refused with its own code before anything runs:
+//! depth, cost (lists costed by their page size), aliases, root fields and directives. The cost
+//! of every executed query is reported back in `extensions.cost`, as public GraphQL APIs do.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{
+    Pos, Positioned, Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    },
+    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+};
+use serde_json::json;
+
+use crate::{config::LimitSettings, domain::pagination::DEFAULT_PAGE_SIZE, error::code};
+
+/// The cost of a connection: its page size times the cost of one item.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first.or(last).and_then(|n| usize::try_from(n).ok());
+    let size = size.unwrap_or(usize::try_from(DEFAULT_PAGE_SIZE).unwrap_or(20));
+    // A page of zero still costs its own field.
+    size.max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
+
+pub struct Limits(pub Arc<LimitSettings>);
+
+impl ExtensionFactory for Limits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LimitsOfRequest {
+            settings: self.0.clone(),
+            cost: Mutex::new(None),
+        })
+    }
+}
+
+struct LimitsOfRequest {
+    settings: Arc<LimitSettings>,
+    cost: Mutex<Option<usize>>,
+}
+
+fn refuse(code: &'static str, message: String) -> ServerError {
+    let mut error = ServerError::new(message, Some(Pos::default()));
+    error.locations.clear();
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
+/// What the document as written asks for.
+#[derive(Default)]
+struct Shape {
+    aliases: usize,
+    directives: usize,
+    /// Whether it asks for `__schema` or `__type`.
+    introspects: bool,
+}
+
+/// Put in a request's data when its caller may not use introspection.
+pub struct IntrospectionRefused;
+
+fn measure(set: &SelectionSet, shape: &mut Shape) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                shape.aliases += usize::from(field.node.alias.is_some());
+                shape.introspects |= matches!(field.node.name.node.as_str(), "__schema" | "__type");
+                shape.directives += field.node.directives.len();
+                measure(&field.node.selection_set.node, shape);
+            }
+            Selection::FragmentSpread(spread) => shape.directives += spread.node.directives.len(),
+            Selection::InlineFragment(fragment) => {
+                shape.directives += fragment.node.directives.len();
+                measure(&fragment.node.selection_set.node, shape);
+            }
+        }
+    }
+}
+
+/// Fields at the root of a selection set, looking through fragments (a few levels deep: the
+/// document has not been validated yet, so fragments could even refer to each other).
+fn root_fields(
+    set: &Positioned<SelectionSet>,
+    document: &ExecutableDocument,
+    depth: usize,
+) -> usize {
+    if depth > 4 {
+        return 0;
+    }
+    set.node
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(fragment) => {
+                root_fields(&fragment.node.selection_set, document, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| {
+                    root_fields(&fragment.node.selection_set, document, depth + 1)
+                }),
+        })
+        .sum()
+}
+
+impl LimitsOfRequest {
+    fn check_shape(
+        &self,
+        document: &ExecutableDocument,
+        introspection_refused: bool,
+    ) -> ServerResult<()> {
+        let limits = &self.settings;
+        let mut shape = Shape::default();
+        let operations: Vec<_> = match &document.operations {
+            DocumentOperations::Single(operation) => vec![operation],
+            DocumentOperations::Multiple(operations) => operations.values().collect(),
+        };
+        for operation in &operations {
+            shape.directives += operation.node.directives.len();
+            measure(&operation.node.selection_set.node, &mut shape);
+            let roots = root_fields(&operation.node.selection_set, document, 0);
+            if roots > limits.max_root_fields {
+                return Err(refuse(
+                    code::TOO_MANY_ROOT_FIELDS,
+                    format!(
+                        "an operation selects {roots} root fields; at most {} are allowed",
+                        limits.max_root_fields
+                    ),
+                ));
+            }
+        }
+        for fragment in document.fragments.values() {
+            shape.directives += fragment.node.directives.len();
+            measure(&fragment.node.selection_set.node, &mut shape);
+        }
+        if shape.introspects && introspection_refused {
+            return Err(refuse(
+                code::INTROSPECTION_DISABLED,
+                "introspection is not available to this caller".to_owned(),
+            ));
+        }
+        if shape.aliases > limits.max_aliases {
+            return Err(refuse(
+                code::TOO_MANY_ALIASES,
+                format!(
+                    "the query has {} aliases; at most {} are allowed",
+                    shape.aliases, limits.max_aliases
+                ),
+            ));
+        }
+        if shape.directives > limits.max_directives {
+            return Err(refuse(
+                code::TOO_MANY_DIRECTIVES,
+                format!(
+                    "the query has {} directives; at most {} are allowed",
+                    shape.directives, limits.max_directives
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for LimitsOfRequest {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        let cost = self.cost.lock().ok().and_then(|cost| *cost);
+        if let Some(cost) = cost
+            && let Ok(value) = async_graphql::Value::from_json(json!({
+                "requested": cost,
+                "limit": self.settings.max_cost,
+            }))
+        {
+            response.extensions.insert("cost".into(), value);
+        }
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        self.check_shape(&document, ctx.data_opt::<IntrospectionRefused>().is_some())?;
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let limits = &self.settings;
+        if result.depth > limits.max_depth {
+            return Err(vec![refuse(
+                code::QUERY_TOO_DEEP,
+                format!(
+                    "the query is {} levels deep; at most {} are allowed",
+                    result.depth, limits.max_depth
+                ),
+            )]);
+        }
+        if let Ok(mut cost) = self.cost.lock() {
+            *cost = Some(result.complexity);
+        }
+        if result.complexity > limits.max_cost {
+            return Err(vec![refuse(
+                code::QUERY_TOO_COSTLY,
+                format!(
+                    "the query costs {}; at most {} is allowed",
+                    result.complexity, limits.max_cost
+                ),
+            )]);
+        }
+        Ok(result)
+    }
+}
