@@ -78,6 +78,14 @@ pub struct LimitSettings {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Vec<String>,
 
+    /// Requests a minute for each API key or token subject; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests a minute for each IP address without credentials; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 120)]
+    pub rate_limit_anonymous_per_minute: u32,
+
     /// Longest one SQL statement may run on PostgreSQL, in seconds.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5)]
     pub statement_timeout_seconds: u64,
@@ -94,6 +102,8 @@ impl Default for LimitSettings {
             request_timeout_seconds: 10,
             introspection: None,
             cors_allowed_origins: Vec::new(),
+            rate_limit_per_minute: 600,
+            rate_limit_anonymous_per_minute: 120,
             statement_timeout_seconds: 5,
         }
     }

@@ -23,6 +23,7 @@ pub mod code {
     pub const TOO_MANY_ROOT_FIELDS: &str = "TOO_MANY_ROOT_FIELDS";
     pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
     pub const TIMEOUT: &str = "TIMEOUT";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";

@@ -12,7 +12,7 @@ use crate::{
     config::{Environment, Introspection, Settings},
     db,
     graphql::build_schema,
-    http::{AppState, observe_requests, routes},
+    http::{AppState, observe_requests, rate_limit::RateLimits, routes},
     metrics::Metrics,
 };
 
@@ -57,6 +57,10 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_secs(settings.limits.request_timeout_seconds),
             introspection,
+            rate_limits: RateLimits::new(
+                settings.limits.rate_limit_per_minute,
+                settings.limits.rate_limit_anonymous_per_minute,
+            ),
         });
         let server = HttpServer::new(move || {
             // Only listed origins' pages may call the API from a browser; by default none.

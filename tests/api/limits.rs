@@ -200,3 +200,55 @@ async fn a_malformed_cors_origin_stops_the_service_from_starting() {
 
     assert!(api::Application::build(settings).await.is_err());
 }
+
+#[tokio::test]
+async fn each_caller_has_a_rate_limit_of_its_own() {
+    let app = spawn_app_with(|settings| {
+        settings.limits.rate_limit_per_minute = 3;
+        settings.limits.rate_limit_anonymous_per_minute = 2;
+    })
+    .await;
+    let query = "{ viewer { role } }";
+    let coordinator = app
+        .jwt
+        .issue("subject-a", Role::Coordinator, None, 600)
+        .unwrap();
+    let other = app
+        .jwt
+        .issue("subject-b", Role::Coordinator, None, 600)
+        .unwrap();
+
+    for _ in 0..2 {
+        assert_eq!(
+            app.graphql(query, json!({})).await["data"]["viewer"]["role"],
+            Value::Null
+        );
+    }
+    let anonymous = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.post_with_token(&coordinator, query).await.status(), 200);
+    }
+    let limited = app.post_with_token(&coordinator, query).await;
+    let someone_else = app.post_with_token(&other, query).await;
+
+    for response in [anonymous, limited] {
+        assert_eq!(response.status(), 429);
+        let wait: u64 = response.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert_eq!(
+            error_code(&response.json::<Value>().await.unwrap()),
+            "RATE_LIMITED"
+        );
+    }
+    assert_eq!(someone_else.status(), 200);
+}

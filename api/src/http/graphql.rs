@@ -130,6 +130,12 @@ pub async fn post(
         Ok(viewer) => viewer,
         Err(failure) => return auth_failed(failure, response_type),
     };
+    if let Err(wait) = state
+        .rate_limits
+        .check(&viewer, request.peer_addr().map(|a| a.ip()))
+    {
+        return rate_limited(wait, response_type);
+    }
     if !is_json(&request) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -176,6 +182,12 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         Ok(viewer) => viewer,
         Err(failure) => return auth_failed(failure, response_type),
     };
+    if let Err(wait) = state
+        .rate_limits
+        .check(&viewer, request.peer_addr().map(|a| a.ip()))
+    {
+        return rate_limited(wait, response_type);
+    }
     let Ok(web::Query(params)) = web::Query::<GetParams>::from_query(request.query_string()) else {
         return bad_request("the query string could not be read", response_type);
     };
@@ -326,6 +338,17 @@ async fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer,
             Err(AuthFailure::Unavailable)
         }
     }
+}
+
+fn rate_limited(wait: std::time::Duration, response_type: ResponseType) -> HttpResponse {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, seconds.to_string()))
+        .content_type(response_type.content_type())
+        .json(json!({ "errors": [{
+            "message": format!("too many requests; try again in {seconds} s"),
+            "extensions": { "code": code::RATE_LIMITED, "retryAfterSeconds": seconds },
+        }] }))
 }
 
 fn auth_failed(failure: AuthFailure, response_type: ResponseType) -> HttpResponse {

@@ -4,6 +4,7 @@ mod graphiql;
 mod graphql;
 mod health;
 mod observe;
+pub mod rate_limit;
 
 use std::{sync::Arc, time::Duration};
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub introspection: Introspection,
+    pub rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
