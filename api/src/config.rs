@@ -65,9 +65,9 @@ pub struct LimitSettings {
     #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 20)]
     pub max_directives: usize,
 
-    /// Longest a request may run, in seconds.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 10)]
-    pub request_timeout_seconds: u64,
+    /// Longest a request may run, in milliseconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
 
     /// Who may use introspection (`__schema`, `__type`): `everyone`, `authenticated` or `nobody`.
     /// By default everyone in development and authenticated callers in production.
@@ -99,7 +99,7 @@ impl Default for LimitSettings {
             max_aliases: 30,
             max_root_fields: 10,
             max_directives: 20,
-            request_timeout_seconds: 10,
+            request_timeout_ms: 10_000,
             introspection: None,
             cors_allowed_origins: Vec::new(),
             rate_limit_per_minute: 600,

@@ -47,6 +47,10 @@ pub enum ApiError {
     InvalidPageSize { field: &'static str, max: u64 },
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    #[error("sign in to see this")]
+    Unauthenticated,
+    #[error("your role may not see this")]
+    Forbidden,
     #[error("internal error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -63,6 +67,8 @@ impl ApiError {
             Self::InvalidCursor { .. } => code::INVALID_CURSOR,
             Self::InvalidPageSize { .. } => code::INVALID_PAGE_SIZE,
             Self::NotFound { .. } => code::NOT_FOUND,
+            Self::Unauthenticated => code::UNAUTHENTICATED,
+            Self::Forbidden => code::FORBIDDEN,
             Self::Database(_) | Self::Load(_) | Self::Internal(_) => code::INTERNAL,
         }
     }

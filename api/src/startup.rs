@@ -55,7 +55,7 @@ impl Application {
             metrics,
             jwt,
             max_body_bytes: settings.max_body_bytes,
-            request_timeout: Duration::from_secs(settings.limits.request_timeout_seconds),
+            request_timeout: Duration::from_millis(settings.limits.request_timeout_ms),
             introspection,
             rate_limits: RateLimits::new(
                 settings.limits.rate_limit_per_minute,

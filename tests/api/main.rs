@@ -9,6 +9,7 @@
     reason = "tests fail loudly on a broken arrangement"
 )]
 
+mod access;
 mod api_keys;
 mod auth;
 mod demo_data;

@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod jwt;
+pub mod policy;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -5,18 +5,24 @@
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{course, enums::ParticipantRole, feedback, location, module, organisation, session};
+use entity::{
+    course, enrolment, enums::ParticipantRole, feedback, location, module, municipality,
+    organisation, participant, session,
+};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::{
     course as courses, location as locations, module as modules,
     module::ModuleParent,
-    organisation as organisations,
+    organisation as organisations, people,
     session::{self as sessions, SeatCounts, SessionFilter},
 };
 use crate::domain::{
-    ids::{CourseId, LocationId, ModuleId, OrganisationId, SessionId},
+    ids::{
+        CourseId, EnrolmentId, LocationId, ModuleId, MunicipalityId, OrganisationId, ParticipantId,
+        SessionId,
+    },
     pagination::{Page, PageRequest, SessionCursor},
 };
 
@@ -76,6 +82,64 @@ load_by_id!(
     organisations::find_organisations_by_ids
 );
 load_by_id!(ModuleId, module::Model, modules::find_modules_by_ids);
+load_by_id!(
+    ParticipantId,
+    participant::Model,
+    people::find_participants_by_ids
+);
+load_by_id!(
+    EnrolmentId,
+    enrolment::Model,
+    people::find_enrolments_by_ids
+);
+load_by_id!(
+    MunicipalityId,
+    municipality::Model,
+    people::find_municipalities_by_ids
+);
+
+/// The enrolments of a session, or of a participant, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnrolmentsOf {
+    Session(SessionId),
+    Participant(ParticipantId),
+}
+
+impl Loader<EnrolmentsOf> for DbLoader {
+    type Value = Vec<enrolment::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[EnrolmentsOf]) -> LoadResult<EnrolmentsOf, Vec<enrolment::Model>> {
+        let sessions: Vec<_> = keys
+            .iter()
+            .filter_map(|k| match k {
+                EnrolmentsOf::Session(s) => Some(s.0),
+                _ => None,
+            })
+            .collect();
+        let participants: Vec<_> = keys
+            .iter()
+            .filter_map(|k| match k {
+                EnrolmentsOf::Participant(p) => Some(p.0),
+                _ => None,
+            })
+            .collect();
+        let rows = people::find_enrolments_of(&self.db, &sessions, &participants).await?;
+        let mut grouped: HashMap<EnrolmentsOf, Vec<enrolment::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            for key in [
+                EnrolmentsOf::Session(SessionId(row.session_id)),
+                EnrolmentsOf::Participant(ParticipantId(row.participant_id)),
+            ] {
+                if let Some(list) = grouped.get_mut(&key) {
+                    list.push(row.clone());
+                }
+            }
+        }
+        Ok(grouped)
+    }
+}
 
 /// The goals of a course, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

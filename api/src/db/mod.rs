@@ -6,6 +6,7 @@ pub mod loaders;
 pub mod location;
 pub mod module;
 pub mod organisation;
+pub mod people;
 pub mod seed;
 pub mod session;
 

@@ -16,6 +16,8 @@ pub enum NodeType {
     Session,
     Location,
     Organisation,
+    Participant,
+    Enrolment,
 }
 
 impl NodeType {
@@ -26,19 +28,22 @@ impl NodeType {
             Self::Session => "Session",
             Self::Location => "Location",
             Self::Organisation => "Organisation",
+            Self::Participant => "Participant",
+            Self::Enrolment => "Enrolment",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::Course,
-            Self::Module,
-            Self::Session,
-            Self::Location,
-            Self::Organisation,
-        ]
-        .into_iter()
-        .find(|kind| kind.name() == name)
+        Some(match name {
+            "Course" => Self::Course,
+            "Module" => Self::Module,
+            "Session" => Self::Session,
+            "Location" => Self::Location,
+            "Organisation" => Self::Organisation,
+            "Participant" => Self::Participant,
+            "Enrolment" => Self::Enrolment,
+            _ => return None,
+        })
     }
 }
 
@@ -101,6 +106,12 @@ typed_id!(ModuleId, NodeType::Module);
 typed_id!(SessionId, NodeType::Session);
 typed_id!(LocationId, NodeType::Location);
 typed_id!(OrganisationId, NodeType::Organisation);
+typed_id!(ParticipantId, NodeType::Participant);
+typed_id!(EnrolmentId, NodeType::Enrolment);
+
+/// Municipalities are not nodes: they are read through a participant only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MunicipalityId(pub Uuid);
 
 #[cfg(test)]
 mod tests {
@@ -110,6 +121,30 @@ mod tests {
     fn a_global_id_round_trips() {
         let id = CourseId(Uuid::new_v4());
         assert_eq!(CourseId::from_global(&id.to_global(), "id").ok(), Some(id));
+    }
+
+    #[test]
+    fn every_node_type_round_trips() {
+        use NodeType::*;
+        for kind in [
+            Course,
+            Module,
+            Session,
+            Location,
+            Organisation,
+            Participant,
+            Enrolment,
+        ] {
+            let uuid = Uuid::new_v4();
+            let decoded = GlobalId::decode(&GlobalId::encode(kind, uuid), "id").ok();
+            assert_eq!(
+                decoded,
+                Some(GlobalId {
+                    node_type: kind,
+                    uuid
+                })
+            );
+        }
     }
 
     #[test]

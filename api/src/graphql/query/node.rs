@@ -1,11 +1,16 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    domain::ids::{CourseId, GlobalId, LocationId, ModuleId, NodeType, OrganisationId, SessionId},
+    domain::ids::{
+        CourseId, EnrolmentId, GlobalId, LocationId, ModuleId, NodeType, OrganisationId,
+        ParticipantId, SessionId,
+    },
     error::{ApiError, FieldResult},
     graphql::{
         context::loaders,
-        types::{Course, Location, Module, Node, Organisation, Session},
+        types::{
+            Course, Location, Module, Node, Organisation, Session, load_enrolment, load_participant,
+        },
     },
 };
 
@@ -35,6 +40,12 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
             .load_one(LocationId(uuid))
             .await?
             .map(|m| Node::Location(Location(m))),
+        NodeType::Participant => load_participant(ctx, ParticipantId(uuid))
+            .await?
+            .map(Node::Participant),
+        NodeType::Enrolment => load_enrolment(ctx, EnrolmentId(uuid))
+            .await?
+            .map(Node::Enrolment),
         NodeType::Organisation => loaders
             .load_one(OrganisationId(uuid))
             .await?

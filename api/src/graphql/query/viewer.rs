@@ -1,6 +1,14 @@
 use async_graphql::{Context, Object, SimpleObject};
 
-use crate::{auth::Role, error::FieldResult, graphql::context::viewer};
+use crate::{
+    auth::{Role, Viewer},
+    domain::ids::ParticipantId,
+    error::FieldResult,
+    graphql::{
+        context::viewer,
+        types::{Participant, load_participant},
+    },
+};
 
 #[derive(Default)]
 pub struct ViewerQuery;
@@ -23,5 +31,16 @@ impl ViewerQuery {
             authenticated: role.is_some(),
             role,
         })
+    }
+
+    /// The caller's own participant record: null unless they sign in as a participant.
+    async fn me(&self, ctx: &Context<'_>) -> FieldResult<Option<Participant>> {
+        match viewer(ctx)? {
+            Viewer::Person {
+                participant_id: Some(id),
+                ..
+            } => load_participant(ctx, ParticipantId(*id)).await,
+            _ => Ok(None),
+        }
     }
 }

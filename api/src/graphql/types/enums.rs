@@ -45,3 +45,14 @@ pub enum RegistrationMethod {
     /// By telephone to the service desk.
     Phone,
 }
+
+/// Where an enrolment stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::EnrolmentStatus")]
+pub enum EnrolmentStatus {
+    Confirmed,
+    Waitlisted,
+    Cancelled,
+    Attended,
+    NoShow,
+}

@@ -8,6 +8,7 @@ mod location;
 mod module;
 mod node;
 mod organisation;
+mod participant;
 mod session;
 mod testimonial;
 
@@ -19,4 +20,5 @@ pub use location::Location;
 pub use module::Module;
 pub use node::Node;
 pub use organisation::Organisation;
+pub use participant::{Enrolment, Participant, load_enrolment, load_participant};
 pub use session::{CourseSessionFilter, Session, SessionFilter};

@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use super::{Course, Location, Module, Organisation, Session};
+use super::{Course, Enrolment, Location, Module, Organisation, Participant, Session};
 
 /// An object with a global id (Relay): `node(id:)` finds any of them.
 #[derive(Interface)]
@@ -11,4 +11,6 @@ pub enum Node {
     Session(Session),
     Location(Location),
     Organisation(Organisation),
+    Participant(Participant),
+    Enrolment(Enrolment),
 }

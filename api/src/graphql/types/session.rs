@@ -2,15 +2,20 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use entity::session;
 
-use super::{Course, Location, enums::SessionStatus};
+use super::{Course, Enrolment, Location, enums::SessionStatus};
 use crate::{
-    db::{self, loaders::SeatsOf, session::SeatCounts},
+    auth::{Viewer, policy},
+    db::{
+        self,
+        loaders::{EnrolmentsOf, SeatsOf},
+        session::SeatCounts,
+    },
     domain::{
         ids::{CourseId, LocationId, SessionId},
         time,
     },
     error::{ApiError, FieldResult},
-    graphql::context::loaders,
+    graphql::context::{loaders, viewer},
 };
 
 /// One run of a course on a date, at a location, with a number of seats.
@@ -119,6 +124,29 @@ impl Session {
         self.0
             .booking_closes_at
             .map_or(self.0.starts_at, |closes| closes.min(self.0.starts_at))
+    }
+
+    /// Who is enrolled, oldest first: for coordinators, administrators and sync clients only.
+    async fn enrolments(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Enrolment>>> {
+        let viewer = viewer(ctx)?;
+        if !policy::can_list_enrolments(viewer) {
+            return Err(if *viewer == Viewer::Anonymous {
+                ApiError::Unauthenticated
+            } else {
+                ApiError::Forbidden
+            }
+            .into());
+        }
+        let found = loaders(ctx)?
+            .load_one(EnrolmentsOf::Session(SessionId(self.0.id)))
+            .await?;
+        Ok(Some(
+            found
+                .unwrap_or_default()
+                .into_iter()
+                .map(Enrolment)
+                .collect(),
+        ))
     }
 
     /// True for the sessions of the demo data, which are not real trainings.

@@ -1,0 +1,77 @@
+//! What each role may read. Every resolver of personal data asks here; a refusal looks the same
+//! as a record that does not exist wherever the schema allows null.
+
+use uuid::Uuid;
+
+use super::{Role, Viewer};
+
+/// A participant's own record, or staff and sync clients (who match enrolments to their own
+/// records). Dashboards never see a person.
+pub fn can_read_participant(viewer: &Viewer, participant_id: Uuid) -> bool {
+    match viewer {
+        Viewer::Anonymous => false,
+        Viewer::Person {
+            role: Role::Participant,
+            participant_id: own,
+            ..
+        } => *own == Some(participant_id),
+        Viewer::Person { role, .. } | Viewer::Machine { role, .. } => {
+            matches!(
+                role,
+                Role::Coordinator | Role::Administrator | Role::SyncClient
+            )
+        }
+    }
+}
+
+/// Who attends a session: staff and sync clients only.
+pub fn can_list_enrolments(viewer: &Viewer) -> bool {
+    matches!(
+        viewer.role(),
+        Some(Role::Coordinator | Role::Administrator | Role::SyncClient)
+    )
+}
+
+/// Reads of personal data by staff or machines are written to the audit trail; a participant
+/// reading their own record is not.
+pub fn is_audited(viewer: &Viewer) -> bool {
+    matches!(
+        viewer.role(),
+        Some(Role::Coordinator | Role::Administrator | Role::SyncClient | Role::ReportingClient)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(role: Role, participant_id: Option<Uuid>) -> Viewer {
+        Viewer::Person {
+            subject: "s".into(),
+            role,
+            participant_id,
+        }
+    }
+
+    #[test]
+    fn who_may_read_a_participant() {
+        let id = Uuid::new_v4();
+        let machine = |role| Viewer::Machine {
+            api_key_id: Uuid::new_v4(),
+            role,
+        };
+        let table = [
+            (Viewer::Anonymous, false),
+            (person(Role::Participant, Some(id)), true),
+            (person(Role::Participant, Some(Uuid::new_v4())), false),
+            (person(Role::Participant, None), false),
+            (person(Role::Coordinator, None), true),
+            (person(Role::Administrator, None), true),
+            (machine(Role::SyncClient), true),
+            (machine(Role::ReportingClient), false),
+        ];
+        for (viewer, allowed) in table {
+            assert_eq!(can_read_participant(&viewer, id), allowed, "{viewer:?}");
+        }
+    }
+}

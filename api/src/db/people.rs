@@ -1,0 +1,56 @@
+//! Participants, their municipalities and their enrolments: personal data, read only through
+//! resolvers that check `auth::policy` first.
+
+use entity::{enrolment, municipality, participant};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+pub async fn find_participants_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<participant::Model>, DbErr> {
+    participant::Entity::find()
+        .filter(participant::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+pub async fn find_municipalities_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<municipality::Model>, DbErr> {
+    municipality::Entity::find()
+        .filter(municipality::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+pub async fn find_enrolments_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<enrolment::Model>, DbErr> {
+    enrolment::Entity::find()
+        .filter(enrolment::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// The enrolments of these sessions and of these participants, oldest first.
+pub async fn find_enrolments_of(
+    db: &impl ConnectionTrait,
+    session_ids: &[Uuid],
+    participant_ids: &[Uuid],
+) -> Result<Vec<enrolment::Model>, DbErr> {
+    enrolment::Entity::find()
+        .filter(
+            Condition::any()
+                .add(enrolment::Column::SessionId.is_in(session_ids.iter().copied()))
+                .add(enrolment::Column::ParticipantId.is_in(participant_ids.iter().copied())),
+        )
+        .order_by_asc(enrolment::Column::CreatedAt)
+        .order_by_asc(enrolment::Column::Id)
+        .all(db)
+        .await
+}

@@ -1,0 +1,205 @@
+//! Who may see what: each role against each sensitive field, through direct fields, `node`,
+//! `nodes` and nested paths. A refused record looks like one that does not exist.
+
+use api::{
+    auth::Role,
+    domain::ids::{EnrolmentId, ParticipantId, SessionId},
+};
+use chrono::{Duration, Utc};
+use entity::enums::{EnrolmentStatus, MachineRole};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct World {
+    app: TestApp,
+    session: String,
+    alice: String,
+    alice_enrolment: String,
+    bob_enrolment: String,
+    /// Credentials by role name, None for anonymous.
+    callers: Vec<(&'static str, Option<String>)>,
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    let course = app.brochure_course().await;
+    let session = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(20),
+        10,
+    )
+    .await;
+    let alice = insert_participant(&app.db).await;
+    let bob = insert_participant(&app.db).await;
+    let outsider = insert_participant(&app.db).await;
+    let alice_enrolment =
+        insert_enrolment(&app.db, session.id, alice.id, EnrolmentStatus::Confirmed).await;
+    let bob_enrolment =
+        insert_enrolment(&app.db, session.id, bob.id, EnrolmentStatus::Waitlisted).await;
+    let (_, sync) =
+        api::db::api_key::create_api_key(&app.db, "Testkoppeling", MachineRole::SyncClient)
+            .await
+            .unwrap();
+    let (_, report) =
+        api::db::api_key::create_api_key(&app.db, "Testdashboard", MachineRole::ReportingClient)
+            .await
+            .unwrap();
+    let callers = vec![
+        ("anonymous", None),
+        (
+            "alice",
+            Some(
+                app.jwt
+                    .issue("alice", Role::Participant, Some(alice.id), 600)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "outsider",
+            Some(
+                app.jwt
+                    .issue("outsider", Role::Participant, Some(outsider.id), 600)
+                    .unwrap(),
+            ),
+        ),
+        ("coordinator", Some(app.token(Role::Coordinator))),
+        ("administrator", Some(app.token(Role::Administrator))),
+        ("sync", Some(sync)),
+        ("reporting", Some(report)),
+    ];
+    World {
+        session: SessionId(session.id).to_global(),
+        alice: ParticipantId(alice.id).to_global(),
+        alice_enrolment: EnrolmentId(alice_enrolment.id).to_global(),
+        bob_enrolment: EnrolmentId(bob_enrolment.id).to_global(),
+        callers,
+        app,
+    }
+}
+
+async fn ask(world: &World, credential: &Option<String>, query: &str, variables: Value) -> Value {
+    let mut request = world
+        .app
+        .client
+        .post(world.app.url("/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(credential) = credential {
+        request = request.bearer_auth(credential);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn who_attends_a_session_is_for_staff_and_sync_clients_only() {
+    let world = world().await;
+    let query = "query($id: ID!) { session(id: $id) { capacity enrolments { status participant { fullName } } } }";
+    let expected = [
+        ("anonymous", Some("UNAUTHENTICATED")),
+        ("alice", Some("FORBIDDEN")),
+        ("outsider", Some("FORBIDDEN")),
+        ("coordinator", None),
+        ("administrator", None),
+        ("sync", None),
+        ("reporting", Some("FORBIDDEN")),
+    ];
+
+    for ((name, credential), (role, refusal)) in world.callers.iter().zip(expected) {
+        assert_eq!(*name, role);
+        let body = ask(&world, credential, query, json!({ "id": world.session })).await;
+        assert_eq!(
+            body["data"]["session"]["capacity"], 10,
+            "{name}: the public part is still there"
+        );
+        match refusal {
+            Some(code) => {
+                assert_eq!(error_code(&body), code, "{name}");
+                assert_eq!(body["data"]["session"]["enrolments"], Value::Null, "{name}");
+            }
+            None => {
+                let enrolments = body["data"]["session"]["enrolments"].as_array().unwrap();
+                assert_eq!(enrolments.len(), 2, "{name}");
+                assert!(
+                    enrolments[0]["participant"]["fullName"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("Test"),
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_participant_is_seen_by_themselves_staff_and_sync_only_also_through_node() {
+    let world = world().await;
+    let query = "query($id: ID!) { node(id: $id) { ... on Participant { fullName email } } }";
+    let visible = [
+        ("anonymous", false),
+        ("alice", true),
+        ("outsider", false),
+        ("coordinator", true),
+        ("administrator", true),
+        ("sync", true),
+        ("reporting", false),
+    ];
+
+    for ((name, credential), (_, allowed)) in world.callers.iter().zip(visible) {
+        let body = ask(&world, credential, query, json!({ "id": world.alice })).await;
+        assert!(
+            body.get("errors").is_none(),
+            "{name}: a refusal looks like nothing there: {body}"
+        );
+        assert_eq!(body["data"]["node"].is_object(), allowed, "{name}: {body}");
+        if !allowed {
+            assert_eq!(body["data"]["node"], Value::Null, "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_participant_sees_their_own_enrolment_and_not_anothers_through_nodes() {
+    let world = world().await;
+    let alice = &world.callers[1].1;
+    let query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Enrolment { status } } }";
+
+    let body = ask(
+        &world,
+        alice,
+        query,
+        json!({ "ids": [world.alice_enrolment, world.bob_enrolment] }),
+    )
+    .await;
+
+    assert_eq!(
+        body["data"]["nodes"],
+        json!([{ "status": "CONFIRMED" }, null])
+    );
+}
+
+#[tokio::test]
+async fn me_is_the_callers_own_record_and_nesting_does_not_reach_other_attendees() {
+    let world = world().await;
+    let query = "{ me { fullName enrolments { status session { capacity enrolments { participant { fullName } } } } } }";
+
+    for (name, credential) in &world.callers {
+        let body = ask(&world, credential, query, json!({})).await;
+        if *name == "alice" {
+            let me = &body["data"]["me"];
+            assert!(me["fullName"].as_str().unwrap().starts_with("Test"));
+            assert_eq!(me["enrolments"][0]["status"], "CONFIRMED");
+            assert_eq!(me["enrolments"][0]["session"]["capacity"], 10);
+            assert_eq!(me["enrolments"][0]["session"]["enrolments"], Value::Null);
+            assert_eq!(error_code(&body), "FORBIDDEN");
+        } else if *name == "outsider" {
+            assert_eq!(body["data"]["me"]["enrolments"], json!([]), "{name}");
+        } else {
+            assert_eq!(body["data"]["me"], Value::Null, "{name}");
+        }
+    }
+}
