@@ -1,5 +1,6 @@
 //! The training platform's GraphQL service: actix-web and async-graphql over sea-orm.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

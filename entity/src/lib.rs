@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod api_key;
+pub mod audit_event;
 pub mod course;
 pub mod course_audience_role;
 pub mod course_goal;

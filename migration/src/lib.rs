@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_programme;
 mod m20261129_000002_create_api_keys;
+mod m20261129_000003_create_audit_events;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_programme::Migration),
             Box::new(m20261129_000002_create_api_keys::Migration),
+            Box::new(m20261129_000003_create_audit_events::Migration),
         ]
     }
 }

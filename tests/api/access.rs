@@ -203,3 +203,93 @@ async fn me_is_the_callers_own_record_and_nesting_does_not_reach_other_attendees
         }
     }
 }
+
+const AUDIT: &str = "{ auditEvents(first: 50) { edges { node { actor actorRole action recordType recordIds outcome } } } }";
+
+fn audit_events(body: &Value) -> Vec<Value> {
+    body["data"]["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn staff_and_machine_reads_of_personal_data_are_on_the_audit_trail() {
+    let world = world().await;
+    let administrator = &world.callers[4].1;
+    let enrolments =
+        "query($id: ID!) { session(id: $id) { enrolments { participant { fullName } } } }";
+    let coordinator = &world.callers[3].1;
+    let reporting = &world.callers[6].1;
+    let alice = &world.callers[1].1;
+    ask(
+        &world,
+        coordinator,
+        enrolments,
+        json!({ "id": world.session }),
+    )
+    .await;
+    ask(
+        &world,
+        reporting,
+        enrolments,
+        json!({ "id": world.session }),
+    )
+    .await;
+    ask(
+        &world,
+        alice,
+        "{ me { fullName enrolments { status } } }",
+        json!({}),
+    )
+    .await;
+
+    let trail = audit_events(&ask(&world, administrator, AUDIT, json!({})).await);
+
+    let by = |role: &str, record_type: &str| -> Vec<&Value> {
+        trail
+            .iter()
+            .filter(|e| e["actorRole"] == role && e["recordType"] == record_type)
+            .collect()
+    };
+    let read = by("Coordinator", "Enrolment");
+    assert_eq!(read.len(), 1, "{trail:?}");
+    assert_eq!(read[0]["outcome"], "ALLOWED");
+    assert_eq!(read[0]["recordIds"].as_array().unwrap().len(), 2);
+    assert_eq!(read[0]["actor"], "test-subject");
+    assert_eq!(
+        by("Coordinator", "Participant").len(),
+        2,
+        "each participant read is noted"
+    );
+    let refused = by("ReportingClient", "Session.enrolments");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["outcome"], "REFUSED");
+    assert!(
+        trail.iter().all(|e| e["actorRole"] != "Participant"),
+        "a participant's own reads are not audited"
+    );
+    for event in &trail {
+        let text = event.to_string();
+        assert!(
+            !text.contains("Test deelnemer"),
+            "no names on the trail: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_administrators_read_the_audit_trail() {
+    let world = world().await;
+
+    for (name, credential) in &world.callers {
+        let body = ask(&world, credential, AUDIT, json!({})).await;
+        match *name {
+            "administrator" => assert!(body.get("errors").is_none(), "{body}"),
+            "anonymous" => assert_eq!(error_code(&body), "UNAUTHENTICATED"),
+            _ => assert_eq!(error_code(&body), "FORBIDDEN", "{name}"),
+        }
+    }
+}

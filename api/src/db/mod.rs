@@ -1,6 +1,7 @@
 //! The only place that builds queries: one module per aggregate, `loaders` for batching.
 
 pub mod api_key;
+pub mod audit;
 pub mod course;
 pub mod loaders;
 pub mod location;

@@ -1,34 +1,49 @@
 //! What every request brings to its resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    audit::{AuditLog, Outcome},
     auth::Viewer,
     db::loaders::{self, Loaders},
     error::{ApiError, ApiResult},
 };
 
-/// Per-request data: who calls, the pool, and DataLoaders whose cache lives as long as the request.
+/// Per-request data: who calls, the pool, DataLoaders whose cache lives as long as the request,
+/// and the notes for the audit trail.
 pub struct RequestData {
     pub viewer: Viewer,
     pub db: DatabaseConnection,
     pub loaders: Loaders,
+    pub audit: Arc<AuditLog>,
 }
 
 impl RequestData {
-    pub fn new(viewer: Viewer, db: DatabaseConnection) -> Self {
+    pub fn new(viewer: Viewer, db: DatabaseConnection, audit: Arc<AuditLog>) -> Self {
         let loaders = loaders::loaders(db.clone());
         Self {
             viewer,
             db,
             loaders,
+            audit,
         }
     }
 }
 
-pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
-    Ok(&request_data(ctx)?.viewer)
+/// Notes a read of personal data for the audit trail (only staff and machines are audited).
+pub fn audit_read(
+    ctx: &Context<'_>,
+    record_type: &'static str,
+    ids: Vec<uuid::Uuid>,
+    outcome: Outcome,
+) -> ApiResult<()> {
+    let data = request_data(ctx)?;
+    data.audit
+        .note(&data.viewer, "read", record_type, ids, outcome);
+    Ok(())
 }
 
 pub fn request_data<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestData> {
@@ -45,4 +60,8 @@ pub fn db<'a>(ctx: &Context<'a>) -> ApiResult<&'a DatabaseConnection> {
 
 pub fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
     Ok(&request_data(ctx)?.loaders)
+}
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
+    Ok(&request_data(ctx)?.viewer)
 }

@@ -10,6 +10,8 @@
 //!   request from another site can write: those skip the CORS preflight, JSON does not;
 //! - a body over the limit answers 413 before it is parsed.
 
+use std::sync::Arc;
+
 use actix_web::{
     HttpRequest, HttpResponse,
     http::{
@@ -31,6 +33,7 @@ use serde_json::json;
 
 use super::AppState;
 use crate::{
+    audit::AuditLog,
     auth::{Viewer, api_key, jwt::TokenError},
     config::Introspection,
     db,
@@ -389,9 +392,14 @@ async fn execute(
         Introspection::Authenticated => viewer != Viewer::Anonymous,
         Introspection::Nobody => false,
     };
+    let audit = Arc::new(AuditLog::default());
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
-        .data(RequestData::new(viewer, state.db.clone()));
+        .data(RequestData::new(
+            viewer.clone(),
+            state.db.clone(),
+            audit.clone(),
+        ));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -420,6 +428,17 @@ async fn execute(
             response_type,
         );
     };
+
+    // Personal data leaves only once its reading is on the audit trail.
+    if let Err(error) = audit.write(&state.db, &viewer, chrono::Utc::now()).await {
+        tracing::error!(error = %error, "could not write the audit trail; the response is withheld");
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::INTERNAL,
+            "the request cannot be completed right now; try again later",
+            response_type,
+        );
+    }
 
     // Nothing executed when there is no data and no error points into the result: the request
     // itself was wrong (it did not parse or validate, or its variables did not fit).

@@ -1,5 +1,6 @@
 //! The root query, merged from one object per area.
 
+mod audit;
 mod course;
 mod node;
 mod session;
@@ -9,6 +10,7 @@ use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
+    audit::AuditQuery,
     course::CourseQuery,
     session::SessionQuery,
     node::NodeQuery,

@@ -10,11 +10,12 @@ use super::{
     enums::{EnrolmentStatus, ParticipantRole},
 };
 use crate::{
+    audit::Outcome,
     auth::policy,
     db::loaders::EnrolmentsOf,
     domain::ids::{EnrolmentId, MunicipalityId, ParticipantId, SessionId},
     error::{ApiError, FieldResult},
-    graphql::context::{loaders, viewer},
+    graphql::context::{audit_read, loaders, viewer},
 };
 
 /// An official who takes courses.
@@ -55,14 +56,15 @@ impl Participant {
 
     /// Their enrolments, oldest first.
     async fn enrolments(&self, ctx: &Context<'_>) -> FieldResult<Vec<Enrolment>> {
-        let found = loaders(ctx)?
-            .load_one(EnrolmentsOf::Participant(ParticipantId(self.0.id)))
-            .await?;
-        Ok(found
-            .unwrap_or_default()
-            .into_iter()
-            .map(Enrolment)
-            .collect())
+        let key = EnrolmentsOf::Participant(ParticipantId(self.0.id));
+        let found = loaders(ctx)?.load_one(key).await?.unwrap_or_default();
+        audit_read(
+            ctx,
+            "Enrolment",
+            found.iter().map(|e| e.id).collect(),
+            Outcome::Allowed,
+        )?;
+        Ok(found.into_iter().map(Enrolment).collect())
     }
 }
 
@@ -108,9 +110,14 @@ pub async fn load_participant(
     id: ParticipantId,
 ) -> FieldResult<Option<Participant>> {
     if !policy::can_read_participant(viewer(ctx)?, id.0) {
+        audit_read(ctx, "Participant", vec![id.0], Outcome::Refused)?;
         return Ok(None);
     }
-    Ok(loaders(ctx)?.load_one(id).await?.map(Participant))
+    let found = loaders(ctx)?.load_one(id).await?;
+    if found.is_some() {
+        audit_read(ctx, "Participant", vec![id.0], Outcome::Allowed)?;
+    }
+    Ok(found.map(Participant))
 }
 
 /// An enrolment the viewer may see: their own, or any for staff and sync clients.
@@ -121,5 +128,11 @@ pub async fn load_enrolment(ctx: &Context<'_>, id: EnrolmentId) -> FieldResult<O
     let viewer = viewer(ctx)?;
     let allowed = policy::can_list_enrolments(viewer)
         || policy::can_read_participant(viewer, found.participant_id);
+    let outcome = if allowed {
+        Outcome::Allowed
+    } else {
+        Outcome::Refused
+    };
+    audit_read(ctx, "Enrolment", vec![found.id], outcome)?;
     Ok(allowed.then_some(Enrolment(found)))
 }

@@ -4,6 +4,7 @@ use entity::session;
 
 use super::{Course, Enrolment, Location, enums::SessionStatus};
 use crate::{
+    audit::Outcome,
     auth::{Viewer, policy},
     db::{
         self,
@@ -15,7 +16,7 @@ use crate::{
         time,
     },
     error::{ApiError, FieldResult},
-    graphql::context::{loaders, viewer},
+    graphql::context::{audit_read, loaders, viewer},
 };
 
 /// One run of a course on a date, at a location, with a number of seats.
@@ -130,23 +131,25 @@ impl Session {
     async fn enrolments(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Enrolment>>> {
         let viewer = viewer(ctx)?;
         if !policy::can_list_enrolments(viewer) {
-            return Err(if *viewer == Viewer::Anonymous {
+            audit_read(ctx, "Session.enrolments", vec![self.0.id], Outcome::Refused)?;
+            let refusal = if *viewer == Viewer::Anonymous {
                 ApiError::Unauthenticated
             } else {
                 ApiError::Forbidden
-            }
-            .into());
+            };
+            return Err(refusal.into());
         }
         let found = loaders(ctx)?
             .load_one(EnrolmentsOf::Session(SessionId(self.0.id)))
-            .await?;
-        Ok(Some(
-            found
-                .unwrap_or_default()
-                .into_iter()
-                .map(Enrolment)
-                .collect(),
-        ))
+            .await?
+            .unwrap_or_default();
+        audit_read(
+            ctx,
+            "Enrolment",
+            found.iter().map(|e| e.id).collect(),
+            Outcome::Allowed,
+        )?;
+        Ok(Some(found.into_iter().map(Enrolment).collect()))
     }
 
     /// True for the sessions of the demo data, which are not real trainings.
