@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Days, NaiveTime, Utc, Weekday};
 use entity::{
     course, course_audience_role, course_goal, enums::*, feedback, location, module, module_topic,
-    organisation, session,
+    organisation, participant, session,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -31,7 +31,22 @@ pub struct Brochure {
     pub organisations: Vec<OrganisationSeed>,
     pub demo_location: LocationSeed,
     pub demo_sessions: DemoSessions,
+    pub demo_participant: ParticipantSeed,
     pub course: CourseSeed,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantSeed {
+    pub key: String,
+    pub full_name: String,
+    pub email: String,
+    pub role: ParticipantRole,
+}
+
+/// The id of the demo participant, the same in every install.
+pub fn demo_participant_id() -> Uuid {
+    seed_id("participant", "demo")
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +266,21 @@ async fn insert_demo_data(
         .await?;
     }
 
+    let p = &brochure.demo_participant;
+    participant::ActiveModel {
+        id: Set(seed_id("participant", &p.key)),
+        external_id: Set(None),
+        full_name: Set(p.full_name.clone()),
+        email: Set(p.email.clone()),
+        phone: Set(None),
+        role: Set(p.role),
+        municipality_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+
     let l = &brochure.demo_location;
     let location_id = seed_id("location", "demo");
     location::ActiveModel {
@@ -355,6 +385,11 @@ mod tests {
         assert_eq!(brochure.course.modules[0].children.len(), 3);
         assert_eq!(brochure.course.goals.len(), 3);
         assert_eq!(brochure.course.max_participants, 10);
+    }
+
+    #[test]
+    fn the_demo_participant_has_the_id_the_readme_gives() {
+        assert_eq!(demo_participant_id().to_string(), "3cb4b7f9-5906-5dd5-86de-2b2f84e1d95e");
     }
 
     #[test]
