@@ -118,7 +118,17 @@ async fn who_attends_a_session_is_for_staff_and_sync_clients_only() {
         match refusal {
             Some(code) => {
                 assert_eq!(error_code(&body), code, "{name}");
-                assert_eq!(body["data"]["session"]["enrolments"], Value::Null, "{name}");
+                let session = body["data"]["session"].as_object().unwrap();
+                assert_eq!(
+                    session.get("enrolments"),
+                    Some(&Value::Null),
+                    "{name}: present and null"
+                );
+                assert_eq!(
+                    body["errors"][0]["path"],
+                    json!(["session", "enrolments"]),
+                    "{name}"
+                );
             }
             None => {
                 let enrolments = body["data"]["session"]["enrolments"].as_array().unwrap();

@@ -389,7 +389,10 @@ mod tests {
 
     #[test]
     fn the_demo_participant_has_the_id_the_readme_gives() {
-        assert_eq!(demo_participant_id().to_string(), "3cb4b7f9-5906-5dd5-86de-2b2f84e1d95e");
+        assert_eq!(
+            demo_participant_id().to_string(),
+            "3cb4b7f9-5906-5dd5-86de-2b2f84e1d95e"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{
         ids::{CourseId, LocationId, SessionId},
         time,
     },
-    error::{ApiError, FieldResult},
+    error::{ApiError, FieldError, FieldResult},
     graphql::context::{audit_read, loaders, viewer},
 };
 
@@ -137,7 +137,10 @@ impl Session {
             } else {
                 ApiError::Forbidden
             };
-            return Err(refusal.into());
+            // Reported beside a present `null`, as the spec wants: a bare `Err` would drop the key.
+            let error = async_graphql::Error::from(FieldError::from(refusal));
+            ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+            return Ok(None);
         }
         let found = loaders(ctx)?
             .load_one(EnrolmentsOf::Session(SessionId(self.0.id)))
