@@ -253,3 +253,17 @@ async fn each_caller_has_a_rate_limit_of_its_own() {
     }
     assert_eq!(someone_else.status(), 200);
 }
+
+#[tokio::test]
+async fn errors_do_not_suggest_field_names() {
+    let app = spawn_app().await;
+
+    let body = app.graphql("{ courses { totalCout } }", json!({})).await;
+
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        !message.contains("Did you mean") && !message.contains("totalCount"),
+        "{message}"
+    );
+}
