@@ -1,8 +1,7 @@
 //! API keys for machines: shown once, stored as a hash, scoped to a machine role, revocable.
 
-use api::auth::{Role, jwt::Claims};
+use api::auth::Role;
 use entity::{api_key, enums::MachineRole};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
@@ -104,23 +103,7 @@ async fn only_a_hash_of_a_key_is_stored() {
 async fn a_persons_token_cannot_carry_a_machine_role() {
     let secret = "a-secret-for-this-test-only-0123456789";
     let app = spawn_app_with(|settings| settings.auth.jwt_secret = Some(secret.into())).await;
-    let now = get_current_timestamp();
-    let claims = Claims {
-        sub: "test-subject".into(),
-        role: Role::SyncClient,
-        participant_id: None,
-        iss: "training-platform".into(),
-        aud: "training-api".into(),
-        exp: now + 600,
-        nbf: now,
-        iat: now,
-    };
-    let token = encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
-    )
-    .unwrap();
+    let token = sign(&claims(Role::SyncClient), secret);
 
     let response = app.post_with_token(&token, VIEWER).await;
 

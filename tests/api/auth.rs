@@ -1,36 +1,13 @@
 //! Identities: bearer tokens verified against configured keys; every broken credential is a 401
 //! with UNAUTHENTICATED, never a 500 and never a silent fall back to anonymous.
 
-use api::auth::{Role, jwt::Claims};
+use api::auth::Role;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
 const VIEWER: &str = "{ viewer { authenticated role } }";
-
-fn claims(role: Role) -> Claims {
-    let now = get_current_timestamp();
-    Claims {
-        sub: "test-subject".into(),
-        role,
-        participant_id: None,
-        iss: "training-platform".into(),
-        aud: "training-api".into(),
-        exp: now + 600,
-        nbf: now,
-        iat: now,
-    }
-}
-
-fn sign(claims: &Claims, secret: &str) -> String {
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
-    )
-    .unwrap()
-}
 
 async fn refused(app: &TestApp, token: &str) -> Value {
     let response = app.post_with_token(token, VIEWER).await;

@@ -356,3 +356,29 @@ pub async fn insert_enrolment(
     .await
     .unwrap()
 }
+
+/// Claims as an identity provider would send them for this service, valid for ten minutes.
+pub fn claims(role: Role) -> api::auth::jwt::Claims {
+    let now = jsonwebtoken::get_current_timestamp();
+    api::auth::jwt::Claims {
+        sub: "test-subject".into(),
+        role,
+        participant_id: None,
+        iss: "training-platform".into(),
+        aud: "training-api".into(),
+        exp: now + 600,
+        nbf: now,
+        iat: now,
+    }
+}
+
+/// Signs claims with an HS256 secret, as an identity provider would.
+pub fn sign(claims: &api::auth::jwt::Claims, secret: &str) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &key,
+    )
+    .unwrap()
+}
