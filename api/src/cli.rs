@@ -82,8 +82,8 @@ enum TokenCommand {
         /// The token's subject.
         #[arg(long, default_value = "dev-user")]
         subject: String,
-        /// How long the token stays valid, in minutes.
-        #[arg(long, default_value_t = 60)]
+        /// How long the token stays valid, in minutes (a year at most).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=525_600))]
         valid_for_minutes: u64,
     },
 }
@@ -104,7 +104,12 @@ pub async fn run() -> anyhow::Result<()> {
             let keys = JwtKeys::from_settings(&cli.settings.auth)?;
             println!(
                 "{}",
-                keys.issue(&subject, role, participant, valid_for_minutes * 60)?
+                keys.issue(
+                    &subject,
+                    role,
+                    participant,
+                    valid_for_minutes.saturating_mul(60)
+                )?
             );
             Ok(())
         }

@@ -160,3 +160,28 @@ async fn the_cli_creates_lists_and_revokes_keys() {
     let again = cli(&app, &["api-key", "revoke", &id]);
     assert!(!again.status.success());
 }
+
+#[tokio::test]
+async fn the_cli_refuses_a_token_lifetime_out_of_range_without_panicking() {
+    let app = spawn_app().await;
+
+    for minutes in ["0", "99999999999999999", "-5", "soon"] {
+        let issued = cli(
+            &app,
+            &[
+                "token",
+                "issue",
+                "--role",
+                "coordinator",
+                "--valid-for-minutes",
+                minutes,
+            ],
+        );
+        assert!(!issued.status.success(), "{minutes}");
+        let stderr = String::from_utf8_lossy(&issued.stderr);
+        assert!(
+            stderr.contains("--valid-for-minutes") && !stderr.contains("panicked"),
+            "{minutes}: {stderr}"
+        );
+    }
+}

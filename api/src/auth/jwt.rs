@@ -190,7 +190,7 @@ impl JwtKeys {
             participant_id,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            exp: now + valid_for_seconds,
+            exp: now.saturating_add(valid_for_seconds),
             nbf: now,
             iat: now,
         };
