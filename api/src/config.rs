@@ -5,6 +5,24 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args, ValueEnum};
 
+/// The defaults, in one place for the flags and for `Settings::for_database`.
+mod defaults {
+    pub const DATABASE_MAX_CONNECTIONS: u32 = 10;
+    pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+    pub const MAX_QUERY_DEPTH: usize = 12;
+    pub const MAX_QUERY_COST: usize = 5000;
+    pub const MAX_ALIASES: usize = 30;
+    pub const MAX_ROOT_FIELDS: usize = 10;
+    pub const MAX_DIRECTIVES: usize = 20;
+    pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+    pub const RATE_LIMIT_PER_MINUTE: u32 = 600;
+    pub const RATE_LIMIT_ANONYMOUS_PER_MINUTE: u32 = 120;
+    pub const DB_STATEMENT_TIMEOUT_SECONDS: u64 = 5;
+    pub const JWT_LEEWAY_SECONDS: u64 = 30;
+    pub const JWT_ISSUER: &str = "training-platform";
+    pub const JWT_AUDIENCE: &str = "training-api";
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Database to use: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
@@ -16,7 +34,7 @@ pub struct Settings {
     pub database_url: String,
 
     /// Most connections the pool opens.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = defaults::DATABASE_MAX_CONNECTIONS)]
     pub database_max_connections: u32,
 
     /// Address to serve on; port 0 picks a free port (the log says which).
@@ -28,7 +46,7 @@ pub struct Settings {
     pub demo_data: bool,
 
     /// Largest request body accepted, in bytes; larger ones get 413.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
@@ -46,27 +64,27 @@ pub struct Settings {
 #[derive(Debug, Clone, Args)]
 pub struct LimitSettings {
     /// Deepest nesting of fields a query may have.
-    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 12)]
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = defaults::MAX_QUERY_DEPTH)]
     pub max_depth: usize,
 
     /// Highest cost a query may have: a field costs 1, a list its page size times its items.
-    #[arg(long, env = "MAX_QUERY_COST", default_value_t = 5000)]
+    #[arg(long, env = "MAX_QUERY_COST", default_value_t = defaults::MAX_QUERY_COST)]
     pub max_cost: usize,
 
     /// Most aliases in one document.
-    #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
+    #[arg(long, env = "MAX_ALIASES", default_value_t = defaults::MAX_ALIASES)]
     pub max_aliases: usize,
 
     /// Most root fields in one operation.
-    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = defaults::MAX_ROOT_FIELDS)]
     pub max_root_fields: usize,
 
     /// Most directives in one document.
-    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 20)]
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = defaults::MAX_DIRECTIVES)]
     pub max_directives: usize,
 
     /// Longest a request may run, in milliseconds.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = defaults::REQUEST_TIMEOUT_MS)]
     pub request_timeout_ms: u64,
 
     /// Who may use introspection (`__schema`, `__type`): `everyone`, `authenticated` or `nobody`.
@@ -79,32 +97,32 @@ pub struct LimitSettings {
     pub cors_allowed_origins: Vec<String>,
 
     /// Requests a minute for each API key or token subject; 0 turns the limit off.
-    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_PER_MINUTE)]
     pub rate_limit_per_minute: u32,
 
     /// Requests a minute for each IP address without credentials; 0 turns the limit off.
-    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 120)]
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_ANONYMOUS_PER_MINUTE)]
     pub rate_limit_anonymous_per_minute: u32,
 
     /// Longest one SQL statement may run on PostgreSQL, in seconds.
-    #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5)]
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = defaults::DB_STATEMENT_TIMEOUT_SECONDS)]
     pub statement_timeout_seconds: u64,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {
-            max_depth: 12,
-            max_cost: 5000,
-            max_aliases: 30,
-            max_root_fields: 10,
-            max_directives: 20,
-            request_timeout_ms: 10_000,
+            max_depth: defaults::MAX_QUERY_DEPTH,
+            max_cost: defaults::MAX_QUERY_COST,
+            max_aliases: defaults::MAX_ALIASES,
+            max_root_fields: defaults::MAX_ROOT_FIELDS,
+            max_directives: defaults::MAX_DIRECTIVES,
+            request_timeout_ms: defaults::REQUEST_TIMEOUT_MS,
             introspection: None,
             cors_allowed_origins: Vec::new(),
-            rate_limit_per_minute: 600,
-            rate_limit_anonymous_per_minute: 120,
-            statement_timeout_seconds: 5,
+            rate_limit_per_minute: defaults::RATE_LIMIT_PER_MINUTE,
+            rate_limit_anonymous_per_minute: defaults::RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+            statement_timeout_seconds: defaults::DB_STATEMENT_TIMEOUT_SECONDS,
         }
     }
 }
@@ -130,15 +148,15 @@ pub struct AuthSettings {
     pub jwt_public_keys: Option<PathBuf>,
 
     /// The `iss` every token must carry.
-    #[arg(long, env = "JWT_ISSUER", default_value = "training-platform")]
+    #[arg(long, env = "JWT_ISSUER", default_value = defaults::JWT_ISSUER)]
     pub jwt_issuer: String,
 
     /// The `aud` every token must carry.
-    #[arg(long, env = "JWT_AUDIENCE", default_value = "training-api")]
+    #[arg(long, env = "JWT_AUDIENCE", default_value = defaults::JWT_AUDIENCE)]
     pub jwt_audience: String,
 
     /// Clock skew allowed when checking `exp` and `nbf`, in seconds.
-    #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = defaults::JWT_LEEWAY_SECONDS)]
     pub jwt_leeway_seconds: u64,
 }
 
@@ -167,19 +185,19 @@ impl Settings {
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
-            database_max_connections: 10,
+            database_max_connections: defaults::DATABASE_MAX_CONNECTIONS,
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo_data: true,
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,
                 data_dir: PathBuf::from("data"),
                 jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
                 jwt_public_keys: None,
-                jwt_issuer: "training-platform".into(),
-                jwt_audience: "training-api".into(),
-                jwt_leeway_seconds: 30,
+                jwt_issuer: defaults::JWT_ISSUER.into(),
+                jwt_audience: defaults::JWT_AUDIENCE.into(),
+                jwt_leeway_seconds: defaults::JWT_LEEWAY_SECONDS,
             },
             limits: LimitSettings::default(),
         }
