@@ -6,7 +6,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use uuid::Uuid;
+
+use crate::domain::pagination::AuditCursor;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -16,11 +17,11 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Newest first; `after` is the (time, id) of the last event of the previous page.
+/// Newest first; `after` is the last event of the previous page.
 pub async fn list_audit_events(
     db: &impl ConnectionTrait,
     filter: &AuditFilter,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<AuditCursor>,
     limit: u64,
 ) -> Result<Vec<audit_event::Model>, DbErr> {
     let mut condition = Condition::all();
@@ -36,7 +37,11 @@ pub async fn list_audit_events(
     if let Some(until) = filter.until {
         condition = condition.add(audit_event::Column::OccurredAt.lt(until));
     }
-    if let Some((at, id)) = after {
+    if let Some(AuditCursor {
+        occurred_at: at,
+        id,
+    }) = after
+    {
         condition = condition.add(
             Condition::any()
                 .add(audit_event::Column::OccurredAt.lt(at))

@@ -58,20 +58,53 @@ pub struct SessionCursor {
     pub id: Uuid,
 }
 
+/// An instant and an id as cursor text: nanoseconds, so that a stored instant compares equal to
+/// its cursor whatever its precision.
+fn instant_to_text(kind: &str, at: DateTime<Utc>, id: Uuid) -> String {
+    format!(
+        "{kind}:{}:{}",
+        at.timestamp_nanos_opt().unwrap_or(i64::MAX),
+        id.as_hyphenated()
+    )
+}
+
+fn instant_from_text(kind: &str, text: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (nanos, id) = text
+        .strip_prefix(kind)?
+        .strip_prefix(':')?
+        .split_once(':')?;
+    Some((
+        DateTime::from_timestamp_nanos(nanos.parse().ok()?),
+        Uuid::try_parse(id).ok()?,
+    ))
+}
+
 impl CursorKey for SessionCursor {
     fn to_text(&self) -> String {
-        // Nanoseconds: a stored instant must compare equal to its cursor, whatever its precision.
-        let nanos = self.starts_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
-        format!("session:{nanos}:{}", self.id.as_hyphenated())
+        instant_to_text("session", self.starts_at, self.id)
     }
 
     fn from_text(text: &str) -> Option<Self> {
-        let rest = text.strip_prefix("session:")?;
-        let (nanos, id) = rest.split_once(':')?;
-        Some(Self {
-            starts_at: DateTime::from_timestamp_nanos(nanos.parse().ok()?),
-            id: Uuid::try_parse(id).ok()?,
-        })
+        let (starts_at, id) = instant_from_text("session", text)?;
+        Some(Self { starts_at, id })
+    }
+}
+
+/// Audit events are listed newest first: by time, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuditCursor {
+    pub occurred_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl CursorKey for AuditCursor {
+    fn to_text(&self) -> String {
+        instant_to_text("audit", self.occurred_at, self.id)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let (occurred_at, id) = instant_from_text("audit", text)?;
+        Some(Self { occurred_at, id })
     }
 }
 

@@ -1,15 +1,19 @@
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject, connection::Connection};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use async_graphql::{
+    Context, ID, InputObject, Object, SimpleObject,
+    connection::{Connection, EmptyFields},
+};
 use chrono::{DateTime, Utc};
 use entity::audit_event;
-use uuid::Uuid;
 
 use crate::{
     auth::{Role, Viewer},
     db::audit::{AuditFilter, list_audit_events},
-    domain::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
+    domain::pagination::{AuditCursor, CursorKey, PageArgs, PageRequest},
     error::{ApiError, FieldResult},
-    graphql::context::{db, viewer},
+    graphql::{
+        context::{db, viewer},
+        types::connection,
+    },
 };
 
 #[derive(Default)]
@@ -39,18 +43,19 @@ pub struct AuditEventFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-fn cursor(event: &audit_event::Model) -> String {
-    let nanos = event.occurred_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
-    URL_SAFE_NO_PAD.encode(format!("audit:{nanos}:{}", event.id))
-}
-
-fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-    let (nanos, id) = text.strip_prefix("audit:")?.split_once(':')?;
-    Some((
-        DateTime::from_timestamp_nanos(nanos.parse().ok()?),
-        Uuid::try_parse(id).ok()?,
-    ))
+impl From<audit_event::Model> for AuditEvent {
+    fn from(event: audit_event::Model) -> Self {
+        Self {
+            id: ID(event.id.to_string()),
+            occurred_at: event.occurred_at,
+            actor: event.actor,
+            actor_role: event.actor_role,
+            action: event.action,
+            record_type: event.record_type,
+            record_ids: serde_json::from_str(&event.record_ids).unwrap_or_default(),
+            outcome: event.outcome,
+        }
+    }
 }
 
 #[Object]
@@ -69,19 +74,12 @@ impl AuditQuery {
             v if v.role() != Some(Role::Administrator) => return Err(ApiError::Forbidden.into()),
             _ => {}
         }
-        let limit = match first {
-            None => DEFAULT_PAGE_SIZE,
-            Some(n) => u64::try_from(n)
-                .ok()
-                .filter(|n| *n <= MAX_PAGE_SIZE)
-                .ok_or(ApiError::InvalidPageSize {
-                    field: "first",
-                    max: MAX_PAGE_SIZE,
-                })?,
-        };
-        let after = after
-            .map(|c| decode_cursor(&c).ok_or(ApiError::InvalidCursor { field: "after" }))
-            .transpose()?;
+        let page = PageRequest::<AuditCursor>::parse(PageArgs {
+            first,
+            after,
+            last: None,
+            before: None,
+        })?;
         let filter = filter.unwrap_or_default();
         let filter = AuditFilter {
             actor: filter.actor,
@@ -89,24 +87,19 @@ impl AuditQuery {
             from: filter.from,
             until: filter.until,
         };
-        let mut rows = list_audit_events(db(ctx)?, &filter, after, limit + 1).await?;
-        let more = rows.len() as u64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(rows.into_iter().map(|event| {
-            let edge_cursor = cursor(&event);
-            let node = AuditEvent {
-                id: ID(event.id.to_string()),
-                occurred_at: event.occurred_at,
-                actor: event.actor,
-                actor_role: event.actor_role,
-                action: event.action,
-                record_type: event.record_type,
-                record_ids: serde_json::from_str(&event.record_ids).unwrap_or_default(),
-                outcome: event.outcome,
-            };
-            async_graphql::connection::Edge::new(edge_cursor, node)
-        }));
-        Ok(connection)
+        let rows = list_audit_events(db(ctx)?, &filter, page.after, page.fetch_limit()).await?;
+        let cursor = |e: &audit_event::Model| {
+            AuditCursor {
+                occurred_at: e.occurred_at,
+                id: e.id,
+            }
+            .encode()
+        };
+        Ok(connection(
+            page.into_page(rows),
+            EmptyFields,
+            cursor,
+            AuditEvent::from,
+        ))
     }
 }

@@ -26,7 +26,7 @@ use crate::{
 pub type CourseConnection = Connection<String, Course, CourseTotal, EmptyFields>;
 pub type SessionConnection = Connection<String, Session, SessionTotal, EmptyFields>;
 
-fn connection<M, N, F>(
+pub(crate) fn connection<M, N, F>(
     page: Page<M>,
     fields: F,
     cursor: impl Fn(&M) -> String,

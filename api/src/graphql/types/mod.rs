@@ -12,6 +12,7 @@ mod participant;
 mod session;
 mod testimonial;
 
+pub(crate) use connection::connection;
 pub use connection::{
     CourseConnection, SessionConnection, SessionTotal, course_connection, session_connection,
 };
