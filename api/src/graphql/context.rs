@@ -9,7 +9,7 @@ use crate::{
     audit::{AuditLog, Outcome},
     auth::Viewer,
     db::loaders::{self, Loaders},
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, FieldError, FieldResult},
 };
 
 /// Per-request data: who calls, the pool, DataLoaders whose cache lives as long as the request,
@@ -64,4 +64,13 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
     Ok(&request_data(ctx)?.viewer)
+}
+
+/// Answers a nullable field with `null` and reports `error` beside it, with the field's path.
+/// async-graphql drops the key of a nullable field whose resolver returns `Err`; the spec wants
+/// the key present and null.
+pub fn null_with_error<T>(ctx: &Context<'_>, error: ApiError) -> FieldResult<Option<T>> {
+    let error = async_graphql::Error::from(FieldError::from(error));
+    ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+    Ok(None)
 }

@@ -15,8 +15,8 @@ use crate::{
         ids::{CourseId, LocationId, SessionId},
         time,
     },
-    error::{ApiError, FieldError, FieldResult},
-    graphql::context::{audit_read, loaders, viewer},
+    error::{ApiError, FieldResult},
+    graphql::context::{audit_read, loaders, null_with_error, viewer},
 };
 
 /// One run of a course on a date, at a location, with a number of seats.
@@ -137,10 +137,7 @@ impl Session {
             } else {
                 ApiError::Forbidden
             };
-            // Reported beside a present `null`, as the spec wants: a bare `Err` would drop the key.
-            let error = async_graphql::Error::from(FieldError::from(refusal));
-            ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
-            return Ok(None);
+            return null_with_error(ctx, refusal);
         }
         let found = loaders(ctx)?
             .load_one(EnrolmentsOf::Session(SessionId(self.0.id)))
