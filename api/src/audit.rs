@@ -1,6 +1,7 @@
 //! The audit trail of reads of personal data by staff and machines. Resolvers note what they
 //! read in the request's `AuditLog`; after the request the notes are written in one statement,
 //! and if they cannot be written, the response is withheld: no unaudited personal read leaves.
+//! Changes are recorded by `record_change` inside the transaction that makes them.
 
 use std::sync::Mutex;
 
@@ -9,7 +10,7 @@ use entity::audit_event;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use uuid::Uuid;
 
-use crate::auth::{Viewer, policy};
+use crate::auth::{Actor, Viewer, policy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -68,28 +69,60 @@ impl AuditLog {
         if entries.is_empty() {
             return Ok(());
         }
-        let (actor, role) = match viewer {
-            Viewer::Person { subject, role, .. } => (subject.clone(), *role),
-            Viewer::Machine { api_key_id, role } => (format!("api-key:{api_key_id}"), *role),
-            Viewer::Anonymous => return Ok(()),
+        let Some(actor) = viewer.actor() else {
+            return Ok(());
         };
-        let rows = entries.into_iter().map(|entry| audit_event::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            occurred_at: Set(at),
-            actor: Set(actor.clone()),
-            actor_role: Set(format!("{role:?}")),
-            action: Set(entry.action.to_owned()),
-            record_type: Set(entry.record_type.to_owned()),
-            record_ids: Set(
-                serde_json::to_string(&entry.record_ids).unwrap_or_else(|_| "[]".into())
-            ),
-            outcome: Set(match entry.outcome {
-                Outcome::Allowed => "ALLOWED",
-                Outcome::Refused => "REFUSED",
-            }
-            .to_owned()),
+        let rows = entries.into_iter().map(|entry| {
+            row(
+                &actor,
+                entry.action,
+                entry.record_type,
+                &entry.record_ids,
+                entry.outcome,
+                at,
+            )
         });
         audit_event::Entity::insert_many(rows).exec(db).await?;
         Ok(())
+    }
+}
+
+/// Records a change in the transaction that makes it, so the trail and the change stand or fall
+/// together.
+pub async fn record_change(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &'static str,
+    record_type: &'static str,
+    ids: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    audit_event::Entity::insert(row(actor, action, record_type, ids, Outcome::Allowed, at))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+fn row(
+    actor: &Actor,
+    action: &str,
+    record_type: &str,
+    ids: &[Uuid],
+    outcome: Outcome,
+    at: DateTime<Utc>,
+) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        occurred_at: Set(at),
+        actor: Set(actor.id.clone()),
+        actor_role: Set(actor.role_name()),
+        action: Set(action.to_owned()),
+        record_type: Set(record_type.to_owned()),
+        record_ids: Set(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())),
+        outcome: Set(match outcome {
+            Outcome::Allowed => "ALLOWED",
+            Outcome::Refused => "REFUSED",
+        }
+        .to_owned()),
     }
 }

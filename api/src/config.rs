@@ -21,6 +21,7 @@ mod defaults {
     pub const JWT_LEEWAY_SECONDS: u64 = 30;
     pub const JWT_ISSUER: &str = "training-platform";
     pub const JWT_AUDIENCE: &str = "training-api";
+    pub const IDEMPOTENCY_KEY_HOURS: u32 = 24;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -48,6 +49,11 @@ pub struct Settings {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// How long an idempotency key is remembered: a retry within this time gets the first
+    /// answer.
+    #[arg(long, env = "IDEMPOTENCY_KEY_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_HOURS, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub idempotency_key_hours: u32,
 
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -189,6 +195,7 @@ impl Settings {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo_data: true,
             max_body_bytes: defaults::MAX_BODY_BYTES,
+            idempotency_key_hours: defaults::IDEMPOTENCY_KEY_HOURS,
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,

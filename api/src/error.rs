@@ -30,6 +30,9 @@ pub mod code {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const TRY_AGAIN: &str = "TRY_AGAIN";
+    pub const IDEMPOTENCY_KEY_IN_USE: &str = "IDEMPOTENCY_KEY_IN_USE";
+    pub const SUBSCRIPTIONS_ONLY: &str = "SUBSCRIPTIONS_ONLY";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,14 @@ pub enum ApiError {
     Unauthenticated,
     #[error("your role may not see this")]
     Forbidden,
+    #[error("{0}")]
+    ForbiddenTo(&'static str),
+    /// The change kept colliding with others; nothing was changed.
+    #[error("the service is busy; try again")]
+    TryAgain,
+    /// The first request with this idempotency key is still running.
+    #[error("a request with this idempotency key is still running; try again shortly")]
+    IdempotencyKeyInUse,
     #[error("internal error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -68,7 +79,9 @@ impl ApiError {
             Self::InvalidPageSize { .. } => code::INVALID_PAGE_SIZE,
             Self::NotFound { .. } => code::NOT_FOUND,
             Self::Unauthenticated => code::UNAUTHENTICATED,
-            Self::Forbidden => code::FORBIDDEN,
+            Self::Forbidden | Self::ForbiddenTo(_) => code::FORBIDDEN,
+            Self::TryAgain => code::TRY_AGAIN,
+            Self::IdempotencyKeyInUse => code::IDEMPOTENCY_KEY_IN_USE,
             Self::Database(_) | Self::Load(_) | Self::Internal(_) => code::INTERNAL,
         }
     }
@@ -105,6 +118,9 @@ impl ErrorExtensions for ApiError {
             extensions.set("code", self.code());
             if let Some(field) = self.field() {
                 extensions.set("field", field);
+            }
+            if matches!(self, Self::TryAgain | Self::IdempotencyKeyInUse) {
+                extensions.set("retryable", true);
             }
         })
     }

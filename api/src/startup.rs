@@ -6,13 +6,15 @@ use actix_cors::Cors;
 use actix_web::{App, HttpServer, dev::Server, http::header, middleware, web};
 use anyhow::Context;
 use chrono::Utc;
+use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::jwt::JwtKeys,
     config::{Environment, Introspection, Settings},
     db,
-    graphql::build_schema,
+    graphql::{IdempotencySettings, Services, build_schema},
     http::{AppState, observe_requests, rate_limit::RateLimits, routes},
+    live::Live,
     metrics::Metrics,
 };
 
@@ -49,13 +51,28 @@ impl Application {
         let listener = TcpListener::bind(settings.listen_addr)
             .with_context(|| format!("binding {}", settings.listen_addr))?;
         let address = listener.local_addr().context("reading the bound address")?;
+        let live = Live::start(&settings.database_url, db.get_database_backend()).await?;
+        let kept_for = chrono::Duration::hours(i64::from(settings.idempotency_key_hours));
+        spawn_idempotency_purge(db.clone(), kept_for);
+        let request_timeout = Duration::from_millis(settings.limits.request_timeout_ms);
+        let services = Services {
+            db,
+            live,
+            idempotency: IdempotencySettings {
+                kept_for,
+                // A claimed key whose request has certainly ended (it timed out) is free again.
+                lease: chrono::Duration::from_std(request_timeout * 2)
+                    .unwrap_or(chrono::Duration::minutes(1))
+                    .max(chrono::Duration::seconds(30)),
+            },
+        };
         let state = web::Data::new(AppState {
             schema: build_schema(settings.limits.clone()),
-            db,
+            services,
             metrics,
             jwt,
             max_body_bytes: settings.max_body_bytes,
-            request_timeout: Duration::from_millis(settings.limits.request_timeout_ms),
+            request_timeout,
             introspection,
             rate_limits: RateLimits::new(
                 settings.limits.rate_limit_per_minute,
@@ -96,6 +113,22 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Forgets expired idempotency keys now and then; any process may do it, and doing it twice
+/// is harmless.
+fn spawn_idempotency_purge(db: DatabaseConnection, kept_for: chrono::Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match db::idempotency::purge(&db, Utc::now() - kept_for).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "forgot expired idempotency keys"),
+                Err(error) => tracing::warn!(error = %error, "could not purge idempotency keys"),
+            }
+        }
+    });
 }
 
 /// Checks the CORS origins at start-up, so a typo stops the service instead of every request.

@@ -23,6 +23,8 @@ pub struct Model {
     pub daily_start_time: ChronoTime,
     pub daily_end_time: ChronoTime,
     pub alumni_count_before_platform: i32,
+    pub allow_repeat_enrolment: bool,
+    pub cancellation_deadline_hours: i32,
     pub provider_id: Uuid,
     pub sponsor_id: Option<Uuid>,
     pub created_at: DateTimeUtc,

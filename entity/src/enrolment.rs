@@ -13,6 +13,8 @@ pub struct Model {
     pub waitlisted_at: Option<DateTimeUtc>,
     #[sea_orm(unique)]
     pub external_id: Option<String>,
+    pub queue_number: Option<i64>,
+    pub moved_from_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

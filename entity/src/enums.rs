@@ -140,3 +140,59 @@ pub enum MachineRole {
     /// A dashboard: aggregates only, never a person's data.
     ReportingClient,
 }
+
+/// What one step in an enrolment's history did.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(30))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnrolmentChangeKind {
+    /// Booked into a free seat.
+    Booked,
+    /// Booked onto the waiting list of a full session.
+    Waitlisted,
+    /// Given a seat that came free.
+    Promoted,
+    Cancelled,
+    /// Left this session for another one of the same course.
+    MovedOut,
+    /// Came from another session of the same course.
+    MovedIn,
+    Attended,
+    NoShow,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(20))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum IdempotencyState {
+    InProgress,
+    Completed,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(20))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutboxStatus {
+    Pending,
+    Delivered,
+    /// Failed too often; waits for an administrator.
+    Dead,
+    Cancelled,
+}

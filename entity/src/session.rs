@@ -16,6 +16,8 @@ pub struct Model {
     pub booking_opens_at: Option<DateTimeUtc>,
     pub booking_closes_at: Option<DateTimeUtc>,
     pub is_demo: bool,
+    pub booking_open: bool,
+    pub availability_version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -3,9 +3,11 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod conventions;
 mod m20261129_000001_create_programme;
 mod m20261129_000002_create_api_keys;
 mod m20261129_000003_create_audit_events;
+mod m20261129_000004_booking;
 
 pub struct Migrator;
 
@@ -16,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_programme::Migration),
             Box::new(m20261129_000002_create_api_keys::Migration),
             Box::new(m20261129_000003_create_audit_events::Migration),
+            Box::new(m20261129_000004_booking::Migration),
         ]
     }
 }

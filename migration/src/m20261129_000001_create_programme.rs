@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::conventions::{fk, index, one_of, table, unique};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -14,54 +16,6 @@ const PARTICIPANT_ROLES: [&str; 6] = [
     "CIVIL_SERVANT",
     "OTHER",
 ];
-
-/// A table with a UUID key and the timestamps every table carries.
-fn table(name: &'static str) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .col(pk_uuid("id"))
-        .col(timestamp_with_time_zone("created_at"))
-        .col(timestamp_with_time_zone("updated_at"))
-        .to_owned()
-}
-
-fn fk(
-    from: &'static str,
-    column: &'static str,
-    to: &'static str,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from}_{column}"))
-        .from(from, column)
-        .to(to, "id")
-        .on_delete(on_delete)
-        .on_update(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
-fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index
-        .name(format!("ix_{table}_{}", columns.join("_")))
-        .table(table);
-    for column in columns {
-        index.col(*column);
-    }
-    index.to_owned()
-}
-
-fn unique(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = index(table, columns);
-    index
-        .name(format!("ux_{table}_{}", columns.join("_")))
-        .unique();
-    index
-}
-
-fn one_of(column: &'static str, values: &[&'static str]) -> SimpleExpr {
-    Expr::col(column).is_in(values.iter().copied())
-}
 
 fn rating(column: &'static str) -> ColumnDef {
     integer_null(column)

@@ -275,6 +275,8 @@ pub async fn insert_course(
         daily_start_time: Set(chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap()),
         daily_end_time: Set(chrono::NaiveTime::from_hms_opt(15, 0, 0).unwrap()),
         alumni_count_before_platform: Set(0),
+        allow_repeat_enrolment: Set(false),
+        cancellation_deadline_hours: Set(48),
         provider_id: Set(provider_id),
         sponsor_id: Set(None),
         created_at: Set(now),
@@ -304,6 +306,8 @@ pub async fn insert_session(
         booking_opens_at: Set(None),
         booking_closes_at: Set(None),
         is_demo: Set(false),
+        booking_open: Set(true),
+        availability_version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -349,6 +353,8 @@ pub async fn insert_enrolment(
         status: Set(status),
         waitlisted_at: Set((status == EnrolmentStatus::Waitlisted).then_some(now)),
         external_id: Set(None),
+        queue_number: Set((status == EnrolmentStatus::Waitlisted).then_some(now.timestamp_micros())),
+        moved_from_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -78,4 +78,34 @@ impl Viewer {
             Self::Person { role, .. } | Self::Machine { role, .. } => Some(*role),
         }
     }
+
+    /// How the audit trail and enrolment histories name this caller; anonymous callers change
+    /// nothing and read nothing that is audited.
+    pub fn actor(&self) -> Option<Actor> {
+        match self {
+            Self::Anonymous => None,
+            Self::Person { subject, role, .. } => Some(Actor {
+                id: subject.clone(),
+                role: *role,
+            }),
+            Self::Machine { api_key_id, role } => Some(Actor {
+                id: format!("api-key:{api_key_id}"),
+                role: *role,
+            }),
+        }
+    }
+}
+
+/// Who read or changed something: a token's subject or an API key's id, never a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub role: Role,
+}
+
+impl Actor {
+    /// The role as the audit trail and histories store it.
+    pub fn role_name(&self) -> String {
+        format!("{:?}", self.role)
+    }
 }

@@ -32,6 +32,22 @@ pub fn can_list_enrolments(viewer: &Viewer) -> bool {
     )
 }
 
+/// Staff: book and cancel on anyone's behalf, move bookings, record attendance, change seats.
+pub fn can_manage_bookings(viewer: &Viewer) -> bool {
+    matches!(
+        viewer,
+        Viewer::Person {
+            role: Role::Coordinator | Role::Administrator,
+            ..
+        }
+    )
+}
+
+/// Book and cancel on someone's behalf: staff, and ministry systems keeping enrolments in step.
+pub fn can_book_for_others(viewer: &Viewer) -> bool {
+    can_manage_bookings(viewer) || matches!(viewer.role(), Some(Role::SyncClient))
+}
+
 /// Reads of personal data by staff or machines are written to the audit trail; a participant
 /// reading their own record is not.
 pub fn is_audited(viewer: &Viewer) -> bool {

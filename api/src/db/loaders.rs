@@ -6,14 +6,14 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    course, enrolment, enums::ParticipantRole, feedback, location, module, municipality,
-    organisation, participant, session,
+    course, enrolment, enrolment_change, enums::ParticipantRole, feedback, location, module,
+    municipality, organisation, participant, session,
 };
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::{
-    course as courses, location as locations, module as modules,
+    booking, course as courses, location as locations, module as modules,
     module::ModuleParent,
     organisation as organisations, people,
     session::{self as sessions, SeatCounts, SessionFilter},
@@ -329,4 +329,51 @@ impl Loader<SessionCountOf> for DbLoader {
         }
         Ok(counts)
     }
+}
+
+/// The place of a waiting enrolment on its session's waiting list (1 is next).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WaitingPlaceOf(pub EnrolmentId);
+
+impl Loader<WaitingPlaceOf> for DbLoader {
+    type Value = i64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[WaitingPlaceOf]) -> LoadResult<WaitingPlaceOf, i64> {
+        let places = booking::waiting_places(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(places
+            .into_iter()
+            .map(|(id, place)| (WaitingPlaceOf(EnrolmentId(id)), place))
+            .collect())
+    }
+}
+
+/// An enrolment's history, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangesOf(pub EnrolmentId);
+
+impl Loader<ChangesOf> for DbLoader {
+    type Value = Vec<enrolment_change::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ChangesOf]) -> LoadResult<ChangesOf, Self::Value> {
+        let rows = people::find_enrolment_changes(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(group(keys, rows, |row| {
+            ChangesOf(EnrolmentId(row.enrolment_id))
+        }))
+    }
+}
+
+/// Forgets what a mutation may have changed, so the rest of the request reads it anew.
+pub fn forget_changeable(loaders: &Loaders) {
+    loaders.clear::<SessionId>();
+    loaders.clear::<ParticipantId>();
+    loaders.clear::<EnrolmentId>();
+    loaders.clear::<EnrolmentsOf>();
+    loaders.clear::<SeatsOf>();
+    loaders.clear::<SessionsOf>();
+    loaders.clear::<SessionCountOf>();
+    loaders.clear::<AttendeesOf>();
+    loaders.clear::<WaitingPlaceOf>();
+    loaders.clear::<ChangesOf>();
 }

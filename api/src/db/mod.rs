@@ -2,7 +2,9 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod booking;
 pub mod course;
+pub mod idempotency;
 pub mod loaders;
 pub mod location;
 pub mod module;
@@ -10,6 +12,7 @@ pub mod organisation;
 pub mod people;
 pub mod seed;
 pub mod session;
+pub mod transaction;
 
 use std::time::Duration;
 

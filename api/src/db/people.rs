@@ -1,7 +1,7 @@
 //! Participants, their municipalities and their enrolments: personal data, read only through
 //! resolvers that check `auth::policy` first.
 
-use entity::{enrolment, municipality, participant};
+use entity::{enrolment, enrolment_change, municipality, participant};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -51,6 +51,18 @@ pub async fn find_enrolments_of(
         )
         .order_by_asc(enrolment::Column::CreatedAt)
         .order_by_asc(enrolment::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn find_enrolment_changes(
+    db: &impl ConnectionTrait,
+    enrolment_ids: &[Uuid],
+) -> Result<Vec<enrolment_change::Model>, DbErr> {
+    enrolment_change::Entity::find()
+        .filter(enrolment_change::Column::EnrolmentId.is_in(enrolment_ids.iter().copied()))
+        .order_by_asc(enrolment_change::Column::OccurredAt)
+        .order_by_asc(enrolment_change::Column::Id)
         .all(db)
         .await
 }

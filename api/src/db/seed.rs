@@ -97,6 +97,9 @@ pub struct CourseSeed {
     pub daily_start_time: NaiveTime,
     pub daily_end_time: NaiveTime,
     pub alumni_count_before_platform: i32,
+    pub cancellation_deadline_hours: i32,
+    #[serde(default)]
+    pub allow_repeat_enrolment: bool,
     pub provider: String,
     pub sponsor: String,
     pub introduction: String,
@@ -211,6 +214,8 @@ async fn insert_demo_data(
         daily_start_time: Set(c.daily_start_time),
         daily_end_time: Set(c.daily_end_time),
         alumni_count_before_platform: Set(c.alumni_count_before_platform),
+        allow_repeat_enrolment: Set(c.allow_repeat_enrolment),
+        cancellation_deadline_hours: Set(c.cancellation_deadline_hours),
         provider_id: Set(seed_id("organisation", &c.provider)),
         sponsor_id: Set(Some(seed_id("organisation", &c.sponsor))),
         created_at: Set(now),
@@ -314,6 +319,8 @@ async fn insert_demo_data(
             booking_opens_at: Set(Some(now)),
             booking_closes_at: Set(Some(starts_at)),
             is_demo: Set(true),
+            booking_open: Set(true),
+            availability_version: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }

@@ -1,5 +1,6 @@
 //! Types that can only hold valid values, parsed from client input at the edge.
 
+pub mod booking;
 pub mod ids;
 pub mod pagination;
 pub mod time;

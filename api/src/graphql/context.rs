@@ -10,24 +10,43 @@ use crate::{
     auth::Viewer,
     db::loaders::{self, Loaders},
     error::{ApiError, ApiResult, FieldError, FieldResult},
+    live::Live,
 };
 
-/// Per-request data: who calls, the pool, DataLoaders whose cache lives as long as the request,
-/// and the notes for the audit trail.
+/// What resolvers work with, shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub live: Live,
+    pub idempotency: IdempotencySettings,
+}
+
+/// How long idempotency keys are kept, and how long a claimed key waits for its first request.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotencySettings {
+    pub kept_for: chrono::Duration,
+    pub lease: chrono::Duration,
+}
+
+/// Per-request data: who calls, the services, DataLoaders whose cache lives as long as the
+/// request, and the notes for the audit trail.
 pub struct RequestData {
     pub viewer: Viewer,
     pub db: DatabaseConnection,
+    pub live: Live,
+    pub idempotency: IdempotencySettings,
     pub loaders: Loaders,
     pub audit: Arc<AuditLog>,
 }
 
 impl RequestData {
-    pub fn new(viewer: Viewer, db: DatabaseConnection, audit: Arc<AuditLog>) -> Self {
-        let loaders = loaders::loaders(db.clone());
+    pub fn new(viewer: Viewer, services: &Services, audit: Arc<AuditLog>) -> Self {
         Self {
             viewer,
-            db,
-            loaders,
+            db: services.db.clone(),
+            live: services.live.clone(),
+            idempotency: services.idempotency,
+            loaders: loaders::loaders(services.db.clone()),
             audit,
         }
     }

@@ -9,7 +9,9 @@ use async_graphql::{
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
     },
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    },
 };
 use serde_json::json;
 
@@ -63,6 +65,10 @@ struct Shape {
 /// Put in a request's data when its caller may not use introspection.
 pub struct IntrospectionRefused;
 
+/// Put in a WebSocket connection's data: queries and mutations go over HTTP, where they are
+/// rate-limited and their reads of personal data audited.
+pub struct SubscriptionsOnly;
+
 fn measure(set: &SelectionSet, shape: &mut Shape) {
     for selection in &set.items {
         match &selection.node {
@@ -114,6 +120,7 @@ impl LimitsOfRequest {
         &self,
         document: &ExecutableDocument,
         introspection_refused: bool,
+        subscriptions_only: bool,
     ) -> ServerResult<()> {
         let limits = &self.settings;
         let mut shape = Shape::default();
@@ -122,6 +129,13 @@ impl LimitsOfRequest {
             DocumentOperations::Multiple(operations) => operations.values().collect(),
         };
         for operation in &operations {
+            if subscriptions_only && operation.node.ty != OperationType::Subscription {
+                return Err(refuse(
+                    code::SUBSCRIPTIONS_ONLY,
+                    "send queries and mutations over HTTP; WebSocket carries subscriptions only"
+                        .to_owned(),
+                ));
+            }
             shape.directives += operation.node.directives.len();
             measure(&operation.node.selection_set.node, &mut shape);
             let roots = root_fields(&operation.node.selection_set, document, 0);
@@ -191,7 +205,11 @@ impl Extension for LimitsOfRequest {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        self.check_shape(&document, ctx.data_opt::<IntrospectionRefused>().is_some())?;
+        self.check_shape(
+            &document,
+            ctx.data_opt::<IntrospectionRefused>().is_some(),
+            ctx.data_opt::<SubscriptionsOnly>().is_some(),
+        )?;
         Ok(document)
     }
 

@@ -3,22 +3,26 @@
 mod context;
 mod error_codes;
 pub mod limits;
+mod mutation;
 mod query;
+mod subscription;
 pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::config::LimitSettings;
 
-pub use context::RequestData;
+pub use context::{IdempotencySettings, RequestData, Services};
+use mutation::Mutation;
 use query::Query;
+use subscription::Subscription;
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn build_schema(limits: LimitSettings) -> AppSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(limits::Limits(Arc::new(limits)))
         .extension(error_codes::ErrorCodes)
         // Suggestions ("did you mean ...") would help an attacker map a schema they cannot introspect.

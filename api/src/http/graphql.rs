@@ -43,7 +43,7 @@ use crate::{
 
 /// The media type of the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ResponseType {
+pub(super) enum ResponseType {
     GraphqlResponseJson,
     Json,
 }
@@ -305,7 +305,7 @@ async fn read_body(
 }
 
 /// Why a request's credentials were not accepted.
-enum AuthFailure {
+pub(super) enum AuthFailure {
     Refused(TokenError),
     /// The API key could not be checked: the database did not answer.
     Unavailable,
@@ -318,8 +318,18 @@ async fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer,
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };
+    let value = value
+        .to_str()
+        .map_err(|_| AuthFailure::Refused(TokenError::Malformed))?;
+    authenticate_value(value, state).await
+}
+
+/// Who an `Authorization` value (`Bearer <token or API key>`) speaks for.
+pub(super) async fn authenticate_value(
+    value: &str,
+    state: &AppState,
+) -> Result<Viewer, AuthFailure> {
     let refused = AuthFailure::Refused;
-    let value = value.to_str().map_err(|_| refused(TokenError::Malformed))?;
     let (scheme, credential) = value
         .split_once(' ')
         .ok_or(refused(TokenError::Malformed))?;
@@ -330,7 +340,7 @@ async fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer,
     if !api_key::is_api_key(credential) {
         return state.jwt.verify(credential).map_err(refused);
     }
-    match db::api_key::use_api_key(&state.db, credential, chrono::Utc::now()).await {
+    match db::api_key::use_api_key(&state.services.db, credential, chrono::Utc::now()).await {
         Ok(Some(key)) => Ok(Viewer::Machine {
             api_key_id: key.id,
             role: key.role.into(),
@@ -343,7 +353,16 @@ async fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer,
     }
 }
 
-fn rate_limited(wait: std::time::Duration, response_type: ResponseType) -> HttpResponse {
+/// Whether this caller may use introspection.
+pub(super) fn introspection_allowed(policy: Introspection, viewer: &Viewer) -> bool {
+    match policy {
+        Introspection::Everyone => true,
+        Introspection::Authenticated => *viewer != Viewer::Anonymous,
+        Introspection::Nobody => false,
+    }
+}
+
+pub(super) fn rate_limited(wait: std::time::Duration, response_type: ResponseType) -> HttpResponse {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     HttpResponse::TooManyRequests()
         .insert_header((header::RETRY_AFTER, seconds.to_string()))
@@ -387,17 +406,13 @@ async fn execute(
         Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
         Some(_) => return bad_request("`variables` must be a JSON object", response_type),
     };
-    let introspection = match state.introspection {
-        Introspection::Everyone => true,
-        Introspection::Authenticated => viewer != Viewer::Anonymous,
-        Introspection::Nobody => false,
-    };
+    let introspection = introspection_allowed(state.introspection, &viewer);
     let audit = Arc::new(AuditLog::default());
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
         .data(RequestData::new(
             viewer.clone(),
-            state.db.clone(),
+            &state.services,
             audit.clone(),
         ));
     if let Some(name) = params.operation_name {
@@ -430,7 +445,10 @@ async fn execute(
     };
 
     // Personal data leaves only once its reading is on the audit trail.
-    if let Err(error) = audit.write(&state.db, &viewer, chrono::Utc::now()).await {
+    if let Err(error) = audit
+        .write(&state.services.db, &viewer, chrono::Utc::now())
+        .await
+    {
         tracing::error!(error = %error, "could not write the audit trail; the response is withheld");
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -10,7 +10,7 @@ pub async fn alive() -> HttpResponse {
 
 /// The process can serve: its database answers.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
+    match state.services.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(error) => {
             tracing::warn!(error = %error, "readiness check: the database does not answer");

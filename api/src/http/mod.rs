@@ -5,20 +5,25 @@ mod graphql;
 mod health;
 mod observe;
 pub mod rate_limit;
+mod subscription;
 
 use std::{sync::Arc, time::Duration};
 
-use actix_web::web;
-use sea_orm::DatabaseConnection;
+use actix_web::{guard, web};
 
-use crate::{auth::jwt::JwtKeys, config::Introspection, graphql::AppSchema, metrics::Metrics};
+use crate::{
+    auth::jwt::JwtKeys,
+    config::Introspection,
+    graphql::{AppSchema, Services},
+    metrics::Metrics,
+};
 
 pub use observe::observe_requests;
 
 /// What every handler shares; built once at start-up.
 pub struct AppState {
     pub schema: AppSchema,
-    pub db: DatabaseConnection,
+    pub services: Services,
     pub metrics: Arc<Metrics>,
     pub jwt: JwtKeys,
     pub max_body_bytes: usize,
@@ -32,6 +37,12 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/graphql")
                 .route(web::post().to(graphql::post))
+                // Subscriptions: a WebSocket upgrade on the same path, as graphql-ws clients expect.
+                .route(
+                    web::get()
+                        .guard(guard::Header("upgrade", "websocket"))
+                        .to(subscription::websocket),
+                )
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )

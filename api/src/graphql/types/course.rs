@@ -100,6 +100,18 @@ impl Course {
         self.0.max_participants
     }
 
+    /// Whether a participant may book more than one session of this course; a one-day
+    /// training is usually taken once.
+    async fn allow_repeat_enrolment(&self) -> bool {
+        self.0.allow_repeat_enrolment
+    }
+
+    /// Participants may cancel themselves until this many hours before a session starts;
+    /// after that, the service desk can.
+    async fn cancellation_deadline_hours(&self) -> i32 {
+        self.0.cancellation_deadline_hours
+    }
+
     async fn duration_days(&self) -> i32 {
         self.0.duration_days
     }

@@ -19,7 +19,8 @@ pub enum SessionStatus {
 }
 
 /// The public office a participant holds.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(remote = "enums::ParticipantRole")]
 pub enum ParticipantRole {
     /// Burgemeester.
@@ -53,6 +54,25 @@ pub enum EnrolmentStatus {
     Confirmed,
     Waitlisted,
     Cancelled,
+    Attended,
+    NoShow,
+}
+
+/// What one step in an enrolment's history did.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::EnrolmentChangeKind")]
+pub enum EnrolmentChangeKind {
+    /// Booked into a free seat.
+    Booked,
+    /// Booked onto the waiting list of a full session.
+    Waitlisted,
+    /// Given a seat that came free.
+    Promoted,
+    Cancelled,
+    /// Left this session for another one of the same course.
+    MovedOut,
+    /// Came from another session of the same course.
+    MovedIn,
     Attended,
     NoShow,
 }

@@ -3,7 +3,7 @@
 
 mod connection;
 mod course;
-mod enums;
+pub(crate) mod enums;
 mod location;
 mod module;
 mod node;

@@ -3,17 +3,20 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{enrolment, participant};
+use entity::{enrolment, enrolment_change, participant};
 
 use super::{
     Session,
-    enums::{EnrolmentStatus, ParticipantRole},
+    enums::{EnrolmentChangeKind, EnrolmentStatus, ParticipantRole},
 };
 use crate::{
     audit::Outcome,
     auth::policy,
-    db::loaders::EnrolmentsOf,
-    domain::ids::{EnrolmentId, MunicipalityId, ParticipantId, SessionId},
+    db::loaders::{ChangesOf, EnrolmentsOf, WaitingPlaceOf},
+    domain::{
+        booking,
+        ids::{CourseId, EnrolmentId, MunicipalityId, ParticipantId, SessionId},
+    },
     error::{ApiError, FieldResult},
     graphql::context::{audit_read, loaders, viewer},
 };
@@ -54,10 +57,18 @@ impl Participant {
         }))
     }
 
-    /// Their enrolments, oldest first.
-    async fn enrolments(&self, ctx: &Context<'_>) -> FieldResult<Vec<Enrolment>> {
+    /// Their enrolments, oldest first; with `status`, only those in one of these states (such
+    /// as CONFIRMED and WAITLISTED for the bookings that stand).
+    async fn enrolments(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<EnrolmentStatus>>,
+    ) -> FieldResult<Vec<Enrolment>> {
         let key = EnrolmentsOf::Participant(ParticipantId(self.0.id));
-        let found = loaders(ctx)?.load_one(key).await?.unwrap_or_default();
+        let mut found = loaders(ctx)?.load_one(key).await?.unwrap_or_default();
+        if let Some(wanted) = status {
+            found.retain(|e| wanted.contains(&e.status.into()));
+        }
         audit_read(
             ctx,
             "Enrolment",
@@ -99,8 +110,81 @@ impl Enrolment {
         load_participant(ctx, ParticipantId(self.0.participant_id)).await
     }
 
+    /// The place on the session's waiting list (1 is next) while WAITLISTED; otherwise null.
+    async fn waiting_list_place(&self, ctx: &Context<'_>) -> FieldResult<Option<i64>> {
+        if self.0.status != entity::enums::EnrolmentStatus::Waitlisted {
+            return Ok(None);
+        }
+        Ok(loaders(ctx)?
+            .load_one(WaitingPlaceOf(EnrolmentId(self.0.id)))
+            .await?)
+    }
+
+    /// Until when the participant may cancel this enrolment themselves.
+    async fn cancellable_until(&self, ctx: &Context<'_>) -> FieldResult<DateTime<Utc>> {
+        let loaders = loaders(ctx)?;
+        let session = loaders
+            .load_one(SessionId(self.0.session_id))
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("enrolment without its session")))?;
+        let course = loaders
+            .load_one(CourseId(session.course_id))
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("session without its course")))?;
+        Ok(booking::cancellable_until(
+            &session,
+            course.cancellation_deadline_hours,
+        ))
+    }
+
+    /// Every change of status, oldest first: booked or waitlisted, promoted, moved, cancelled,
+    /// attended.
+    async fn history(&self, ctx: &Context<'_>) -> FieldResult<Vec<EnrolmentChange>> {
+        let changes = loaders(ctx)?
+            .load_one(ChangesOf(EnrolmentId(self.0.id)))
+            .await?
+            .unwrap_or_default();
+        Ok(changes.into_iter().map(EnrolmentChange).collect())
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One step in an enrolment's history.
+pub struct EnrolmentChange(enrolment_change::Model);
+
+#[Object]
+impl EnrolmentChange {
+    async fn change(&self) -> EnrolmentChangeKind {
+        self.0.change.into()
+    }
+
+    async fn from_status(&self) -> Option<EnrolmentStatus> {
+        self.0.from_status.map(Into::into)
+    }
+
+    async fn to_status(&self) -> EnrolmentStatus {
+        self.0.to_status.into()
+    }
+
+    /// The role of whoever made the change (the participant, staff, a sync client); never who.
+    async fn by_role(&self) -> &str {
+        &self.0.actor_role
+    }
+
+    /// Staff's reason, where one was given.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
     }
 }
 

@@ -12,6 +12,7 @@ use crate::{
         session::SeatCounts,
     },
     domain::{
+        booking,
         ids::{CourseId, LocationId, SessionId},
         time,
     },
@@ -120,11 +121,21 @@ impl Session {
         self.0.booking_opens_at
     }
 
+    /// False when the service desk closed booking by hand.
+    async fn booking_open(&self) -> bool {
+        self.0.booking_open
+    }
+
+    /// Whether a booking made now would be taken: the session is scheduled, its booking window
+    /// is open and the service desk has not closed it. A full session still takes bookings,
+    /// on its waiting list.
+    async fn accepting_bookings(&self) -> bool {
+        booking::check_booking_window(&self.0, Utc::now()).is_ok()
+    }
+
     /// When booking closes; it always closes when the session starts.
     async fn booking_closes_at(&self) -> DateTime<Utc> {
-        self.0
-            .booking_closes_at
-            .map_or(self.0.starts_at, |closes| closes.min(self.0.starts_at))
+        booking::booking_closes_at(&self.0)
     }
 
     /// Who is enrolled, oldest first: for coordinators, administrators and sync clients only.

@@ -1,0 +1,1032 @@
+//! Booking, cancelling, moving, attendance and a session's seats, each in one transaction.
+//!
+//! Every change to a session's seats first locks the session's row (an UPDATE that raises its
+//! availability version): on PostgreSQL a row lock that other processes wait for, on SQLite
+//! inside the write lock taken at BEGIN. Counting the seats and taking one then happen with
+//! nobody else changing that session, so a session never holds more people than its capacity;
+//! the partial unique index on active enrolments is the last line of defence against a double
+//! booking. Sessions are locked in id order and before participants, so two transactions never
+//! wait for each other in a circle.
+
+use chrono::{DateTime, Utc};
+use entity::{
+    course, course_audience_role, enrolment, enrolment_change,
+    enums::{EnrolmentChangeKind, EnrolmentStatus, ParticipantRole},
+    outbox_event, participant, session,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, QueryStatementBuilder},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{session::count_seats, transaction::TxError};
+use crate::{
+    audit,
+    auth::Actor,
+    domain::booking::{self as rules, Refusal, UserErrorCode},
+    live::{Availability, Live, LiveChange},
+};
+
+/// The answer of a booking mutation, as stored for idempotent replays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub enrolment_id: Option<Uuid>,
+    /// For a move: the enrolment that was left.
+    pub previous_enrolment_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    /// For attendance: the enrolments marked.
+    #[serde(default)]
+    pub enrolment_ids: Vec<Uuid>,
+    /// The enrolment's status right after the change.
+    pub status: Option<EnrolmentStatus>,
+    /// The place on the waiting list right after the change (1 is next).
+    pub waiting_list_place: Option<i64>,
+    pub refusal: Option<Refusal>,
+    /// What subscribers must hear once the change has committed; not part of the answer.
+    #[serde(skip)]
+    pub live: Vec<LiveChange>,
+}
+
+impl Outcome {
+    pub fn refused(refusal: Refusal) -> Self {
+        Self {
+            refusal: Some(refusal),
+            ..Self::default()
+        }
+    }
+}
+
+/// Who a booking is for.
+#[derive(Debug, Clone)]
+pub enum Booker {
+    Existing(Uuid),
+    New(NewParticipant),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewParticipant {
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: ParticipantRole,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BookRequest {
+    pub session_id: Uuid,
+    pub booker: Booker,
+    /// Staff only: book although the course is not meant for the participant's role.
+    pub override_eligibility: bool,
+    pub reason: Option<String>,
+}
+
+/// Who cancels: the participant themselves (within the course's deadline) or staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelledBy {
+    Participant(Uuid),
+    Staff,
+}
+
+/// One transaction's changes, with who makes them and when.
+pub struct Change<'a> {
+    txn: &'a DatabaseTransaction,
+    actor: Actor,
+    now: DateTime<Utc>,
+    live: Vec<LiveChange>,
+}
+
+impl<'a> Change<'a> {
+    pub fn new(txn: &'a DatabaseTransaction, actor: Actor, now: DateTime<Utc>) -> Self {
+        Self {
+            txn,
+            actor,
+            now,
+            live: Vec::new(),
+        }
+    }
+
+    /// Locks a session for this transaction and returns it as it now stands.
+    async fn lock_session(&self, id: Uuid, field: &str) -> Result<session::Model, TxError> {
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::AvailabilityVersion,
+                Expr::col(session::Column::AvailabilityVersion).add(1),
+            )
+            .filter(session::Column::Id.eq(id))
+            .exec_with_returning(self.txn)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Refusal::not_found("session", field).into())
+    }
+
+    /// Locks two sessions, in id order.
+    async fn lock_sessions(
+        &self,
+        first: (Uuid, &str),
+        second: (Uuid, &str),
+    ) -> Result<(session::Model, session::Model), TxError> {
+        if first.0 < second.0 {
+            let a = self.lock_session(first.0, first.1).await?;
+            let b = self.lock_session(second.0, second.1).await?;
+            Ok((a, b))
+        } else {
+            let b = self.lock_session(second.0, second.1).await?;
+            let a = self.lock_session(first.0, first.1).await?;
+            Ok((a, b))
+        }
+    }
+
+    async fn course(&self, id: Uuid) -> Result<course::Model, TxError> {
+        course::Entity::find_by_id(id)
+            .one(self.txn)
+            .await?
+            .ok_or_else(|| TxError::Db(DbErr::RecordNotFound("the session's course".into())))
+    }
+
+    async fn seats(&self, session_id: Uuid) -> Result<super::session::SeatCounts, DbErr> {
+        Ok(count_seats(self.txn, &[session_id])
+            .await?
+            .remove(&session_id)
+            .unwrap_or_default())
+    }
+
+    async fn enrolment(&self, id: Uuid, field: &str) -> Result<enrolment::Model, TxError> {
+        enrolment::Entity::find_by_id(id)
+            .one(self.txn)
+            .await?
+            .ok_or_else(|| Refusal::not_found("enrolment", field).into())
+    }
+
+    async fn set_status(
+        &mut self,
+        enrolment: &enrolment::Model,
+        to: EnrolmentStatus,
+        change: EnrolmentChangeKind,
+        reason: Option<&str>,
+    ) -> Result<(), DbErr> {
+        enrolment::Entity::update_many()
+            .col_expr(enrolment::Column::Status, Expr::value(to))
+            .col_expr(enrolment::Column::UpdatedAt, Expr::value(self.now))
+            .filter(enrolment::Column::Id.eq(enrolment.id))
+            .exec(self.txn)
+            .await?;
+        self.history(enrolment.id, change, Some(enrolment.status), to, reason)
+            .await
+    }
+
+    /// Keeps one step of an enrolment's history.
+    async fn history(
+        &mut self,
+        enrolment_id: Uuid,
+        change: EnrolmentChangeKind,
+        from: Option<EnrolmentStatus>,
+        to: EnrolmentStatus,
+        reason: Option<&str>,
+    ) -> Result<(), DbErr> {
+        enrolment_change::Entity::insert(enrolment_change::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            enrolment_id: Set(enrolment_id),
+            change: Set(change),
+            from_status: Set(from),
+            to_status: Set(to),
+            actor: Set(self.actor.id.clone()),
+            actor_role: Set(self.actor.role_name()),
+            reason: Set(reason.map(str::to_owned)),
+            occurred_at: Set(self.now),
+        })
+        .exec_without_returning(self.txn)
+        .await?;
+        self.live.push(LiveChange::Enrolment {
+            id: enrolment_id,
+            status: to,
+        });
+        Ok(())
+    }
+
+    /// Records, for notification, a change someone must hear about.
+    async fn outbox(
+        &self,
+        topic: &str,
+        enrolment: Uuid,
+        payload: serde_json::Value,
+    ) -> Result<(), DbErr> {
+        outbox_event::Entity::insert(outbox_event::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            topic: Set(topic.to_owned()),
+            aggregate_type: Set("Enrolment".into()),
+            aggregate_id: Set(enrolment),
+            payload: Set(payload.to_string()),
+            status: Set(entity::enums::OutboxStatus::Pending),
+            attempts: Set(0),
+            next_attempt_at: Set(self.now),
+            last_error: Set(None),
+            created_at: Set(self.now),
+            delivered_at: Set(None),
+        })
+        .exec_without_returning(self.txn)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, action: &'static str, ids: &[Uuid]) -> Result<(), DbErr> {
+        audit::record_change(self.txn, &self.actor, action, "Enrolment", ids, self.now).await
+    }
+
+    /// Gives freed seats to the waiting list, first come first served, while booking is open.
+    async fn promote_waiting(&mut self, session: &session::Model) -> Result<(), DbErr> {
+        if !rules::may_promote(session, self.now) {
+            return Ok(());
+        }
+        let seats = self.seats(session.id).await?;
+        let free = i64::from(session.capacity) - seats.taken;
+        if free <= 0 || seats.waiting == 0 {
+            return Ok(());
+        }
+        let next = enrolment::Entity::find()
+            .filter(enrolment::Column::SessionId.eq(session.id))
+            .filter(enrolment::Column::Status.eq(EnrolmentStatus::Waitlisted))
+            .order_by_asc(enrolment::Column::QueueNumber)
+            .order_by_asc(enrolment::Column::Id)
+            .limit(u64::try_from(free).unwrap_or(0))
+            .all(self.txn)
+            .await?;
+        for enrolment in next {
+            self.set_status(
+                &enrolment,
+                EnrolmentStatus::Confirmed,
+                EnrolmentChangeKind::Promoted,
+                None,
+            )
+            .await?;
+            self.outbox(
+                "enrolment.promoted",
+                enrolment.id,
+                json!({
+                    "enrolmentId": enrolment.id,
+                    "sessionId": session.id,
+                    "participantId": enrolment.participant_id,
+                }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Notes the session's seats as they stand at the end of this transaction.
+    async fn availability(&mut self, session: &session::Model) -> Result<(), DbErr> {
+        let seats = self.seats(session.id).await?;
+        self.live.push(LiveChange::Availability(Availability {
+            session_id: session.id,
+            version: session.availability_version,
+            capacity: session.capacity,
+            taken: seats.taken,
+            waiting: seats.waiting,
+            booking_open: session.booking_open,
+        }));
+        Ok(())
+    }
+
+    /// Announces this transaction's changes (on PostgreSQL they leave on commit) and hands them
+    /// to the caller, who delivers them in-process after the commit where the database does not.
+    async fn finish(self, live: &Live, mut outcome: Outcome) -> Result<Outcome, TxError> {
+        live.announce(self.txn, &self.live).await?;
+        outcome.live = self.live;
+        Ok(outcome)
+    }
+}
+
+/// Books a seat, or a place on the waiting list when the session is full.
+pub async fn book(
+    mut change: Change<'_>,
+    live: &Live,
+    request: &BookRequest,
+) -> Result<Outcome, TxError> {
+    let session = change
+        .lock_session(request.session_id, "input.sessionId")
+        .await?;
+    rules::check_booking_window(&session, change.now)?;
+    let course = change.course(session.course_id).await?;
+    if course.status != entity::enums::CourseStatus::Published {
+        return Err(Refusal::new(
+            UserErrorCode::BookingClosed,
+            "this course is not open for booking",
+        )
+        .into());
+    }
+    let participant = match &request.booker {
+        Booker::Existing(id) => lock_participant(change.txn, *id).await?,
+        Booker::New(details) => create_participant(change.txn, details, change.now).await?,
+    };
+    check_eligibility(change.txn, &course, &participant, request).await?;
+    check_not_enrolled(change.txn, &course, session.id, participant.id).await?;
+
+    // A seat freed while nobody could be promoted goes to the queue first, not to a newcomer.
+    change.promote_waiting(&session).await?;
+    let seats = change.seats(session.id).await?;
+    let (status, place) = if seats.taken < i64::from(session.capacity) {
+        (EnrolmentStatus::Confirmed, None)
+    } else {
+        (EnrolmentStatus::Waitlisted, Some(seats.waiting + 1))
+    };
+    let waitlisted = status == EnrolmentStatus::Waitlisted;
+    let id = Uuid::new_v4();
+    enrolment::Entity::insert(enrolment::ActiveModel {
+        id: Set(id),
+        session_id: Set(session.id),
+        participant_id: Set(participant.id),
+        status: Set(status),
+        waitlisted_at: Set(waitlisted.then_some(change.now)),
+        external_id: Set(None),
+        // The version is raised by every locked change: a strictly rising arrival number.
+        queue_number: Set(waitlisted.then_some(session.availability_version)),
+        moved_from_id: Set(None),
+        created_at: Set(change.now),
+        updated_at: Set(change.now),
+    })
+    .exec_without_returning(change.txn)
+    .await
+    .map_err(duplicate_as_refusal)?;
+    let kind = if waitlisted {
+        EnrolmentChangeKind::Waitlisted
+    } else {
+        EnrolmentChangeKind::Booked
+    };
+    let reason = request
+        .override_eligibility
+        .then_some(())
+        .and(request.reason.as_deref());
+    change.history(id, kind, None, status, reason).await?;
+    let topic = if waitlisted {
+        "enrolment.waitlisted"
+    } else {
+        "enrolment.confirmed"
+    };
+    change
+        .outbox(
+            topic,
+            id,
+            json!({
+                "enrolmentId": id,
+                "sessionId": session.id,
+                "participantId": participant.id,
+                "waitingListPlace": place,
+            }),
+        )
+        .await?;
+    change.audit("bookSeat", &[id]).await?;
+    change.availability(&session).await?;
+    change
+        .finish(
+            live,
+            Outcome {
+                enrolment_id: Some(id),
+                session_id: Some(session.id),
+                status: Some(status),
+                waiting_list_place: place,
+                ..Outcome::default()
+            },
+        )
+        .await
+}
+
+/// Cancels a seat or a waiting-list place; a freed seat goes to the first person waiting.
+pub async fn cancel(
+    mut change: Change<'_>,
+    live: &Live,
+    enrolment_id: Uuid,
+    by: CancelledBy,
+    reason: Option<&str>,
+) -> Result<Outcome, TxError> {
+    const FIELD: &str = "input.enrolmentId";
+    let found = change.enrolment(enrolment_id, FIELD).await?;
+    // Someone else's enrolment looks the same as none at all.
+    if let CancelledBy::Participant(own) = by
+        && found.participant_id != own
+    {
+        return Err(Refusal::not_found("enrolment", FIELD).into());
+    }
+    let session = change.lock_session(found.session_id, FIELD).await?;
+    // Read again under the lock: it may have changed while we waited.
+    let enrolment = change.enrolment(enrolment_id, FIELD).await?;
+    if !matches!(
+        enrolment.status,
+        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted
+    ) {
+        return Err(Refusal::new(
+            UserErrorCode::EnrolmentNotActive,
+            "this enrolment is no longer confirmed or waiting",
+        )
+        .at(FIELD)
+        .into());
+    }
+    match by {
+        CancelledBy::Participant(_) => {
+            let course = change.course(session.course_id).await?;
+            let until = rules::cancellable_until(&session, course.cancellation_deadline_hours);
+            if change.now >= until {
+                return Err(Refusal::new(
+                    UserErrorCode::CancellationDeadlinePassed,
+                    format!(
+                        "cancelling yourself was possible until {}; contact the service desk",
+                        until.to_rfc3339()
+                    ),
+                )
+                .into());
+            }
+        }
+        CancelledBy::Staff if reason.is_none() => {
+            return Err(Refusal::new(
+                UserErrorCode::ReasonRequired,
+                "give a reason for cancelling on someone's behalf",
+            )
+            .at("input.reason")
+            .into());
+        }
+        CancelledBy::Staff => {}
+    }
+    change
+        .set_status(
+            &enrolment,
+            EnrolmentStatus::Cancelled,
+            EnrolmentChangeKind::Cancelled,
+            reason,
+        )
+        .await?;
+    change
+        .outbox(
+            "enrolment.cancelled",
+            enrolment.id,
+            json!({
+                "enrolmentId": enrolment.id,
+                "sessionId": session.id,
+                "participantId": enrolment.participant_id,
+                "byParticipant": matches!(by, CancelledBy::Participant(_)),
+            }),
+        )
+        .await?;
+    change.audit("cancelEnrolment", &[enrolment.id]).await?;
+    if enrolment.status == EnrolmentStatus::Confirmed {
+        change.promote_waiting(&session).await?;
+    }
+    change.availability(&session).await?;
+    change
+        .finish(
+            live,
+            Outcome {
+                enrolment_id: Some(enrolment.id),
+                session_id: Some(session.id),
+                status: Some(EnrolmentStatus::Cancelled),
+                ..Outcome::default()
+            },
+        )
+        .await
+}
+
+/// Moves a booking to another session of the same course: the new seat is taken before the
+/// old one is freed, in one transaction.
+pub async fn move_enrolment(
+    mut change: Change<'_>,
+    live: &Live,
+    enrolment_id: Uuid,
+    to_session_id: Uuid,
+    reason: Option<&str>,
+) -> Result<Outcome, TxError> {
+    const FIELD: &str = "input.enrolmentId";
+    const TO: &str = "input.toSessionId";
+    let found = change.enrolment(enrolment_id, FIELD).await?;
+    if found.session_id == to_session_id {
+        return Err(Refusal::new(
+            UserErrorCode::SameSession,
+            "the enrolment is already in that session",
+        )
+        .at(TO)
+        .into());
+    }
+    let (from, to) = change
+        .lock_sessions((found.session_id, FIELD), (to_session_id, TO))
+        .await?;
+    let enrolment = change.enrolment(enrolment_id, FIELD).await?;
+    if !matches!(
+        enrolment.status,
+        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted
+    ) {
+        return Err(Refusal::new(
+            UserErrorCode::EnrolmentNotActive,
+            "only a confirmed or waiting enrolment can be moved",
+        )
+        .at(FIELD)
+        .into());
+    }
+    if to.course_id != from.course_id {
+        return Err(Refusal::new(
+            UserErrorCode::DifferentCourse,
+            "a booking moves only between sessions of the same course",
+        )
+        .at(TO)
+        .into());
+    }
+    if to.status == entity::enums::SessionStatus::Cancelled {
+        return Err(Refusal::new(
+            UserErrorCode::SessionCancelled,
+            "that session was cancelled",
+        )
+        .at(TO)
+        .into());
+    }
+    if to.status == entity::enums::SessionStatus::Completed || change.now >= to.starts_at {
+        return Err(
+            Refusal::new(UserErrorCode::BookingClosed, "that session has started")
+                .at(TO)
+                .into(),
+        );
+    }
+    let already = enrolment::Entity::find()
+        .filter(enrolment::Column::SessionId.eq(to.id))
+        .filter(enrolment::Column::ParticipantId.eq(enrolment.participant_id))
+        .filter(
+            enrolment::Column::Status
+                .is_in([EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted]),
+        )
+        .one(change.txn)
+        .await?;
+    if already.is_some() {
+        return Err(Refusal::new(
+            UserErrorCode::AlreadyEnrolled,
+            "the participant is already enrolled in that session",
+        )
+        .at(TO)
+        .into());
+    }
+    change.promote_waiting(&to).await?;
+    if change.seats(to.id).await?.taken >= i64::from(to.capacity) {
+        return Err(
+            Refusal::new(UserErrorCode::SessionFull, "that session has no free seat")
+                .at(TO)
+                .into(),
+        );
+    }
+
+    let id = Uuid::new_v4();
+    enrolment::Entity::insert(enrolment::ActiveModel {
+        id: Set(id),
+        session_id: Set(to.id),
+        participant_id: Set(enrolment.participant_id),
+        status: Set(EnrolmentStatus::Confirmed),
+        waitlisted_at: Set(None),
+        external_id: Set(None),
+        queue_number: Set(None),
+        moved_from_id: Set(Some(enrolment.id)),
+        created_at: Set(change.now),
+        updated_at: Set(change.now),
+    })
+    .exec_without_returning(change.txn)
+    .await
+    .map_err(duplicate_as_refusal)?;
+    change
+        .history(
+            id,
+            EnrolmentChangeKind::MovedIn,
+            None,
+            EnrolmentStatus::Confirmed,
+            reason,
+        )
+        .await?;
+    change
+        .set_status(
+            &enrolment,
+            EnrolmentStatus::Cancelled,
+            EnrolmentChangeKind::MovedOut,
+            reason,
+        )
+        .await?;
+    change
+        .outbox(
+            "enrolment.moved",
+            id,
+            json!({
+                "enrolmentId": id,
+                "previousEnrolmentId": enrolment.id,
+                "fromSessionId": from.id,
+                "sessionId": to.id,
+                "participantId": enrolment.participant_id,
+            }),
+        )
+        .await?;
+    change.audit("moveEnrolment", &[enrolment.id, id]).await?;
+    if enrolment.status == EnrolmentStatus::Confirmed {
+        change.promote_waiting(&from).await?;
+    }
+    change.availability(&from).await?;
+    change.availability(&to).await?;
+    change
+        .finish(
+            live,
+            Outcome {
+                enrolment_id: Some(id),
+                previous_enrolment_id: Some(enrolment.id),
+                session_id: Some(to.id),
+                status: Some(EnrolmentStatus::Confirmed),
+                ..Outcome::default()
+            },
+        )
+        .await
+}
+
+/// Marks seated enrolments of a started session as attended or not.
+pub async fn record_attendance(
+    mut change: Change<'_>,
+    live: &Live,
+    session_id: Uuid,
+    marks: &[(Uuid, bool)],
+) -> Result<Outcome, TxError> {
+    let session = change.lock_session(session_id, "input.sessionId").await?;
+    if session.status == entity::enums::SessionStatus::Cancelled {
+        return Err(Refusal::new(
+            UserErrorCode::SessionCancelled,
+            "this session was cancelled",
+        )
+        .into());
+    }
+    if change.now < session.starts_at {
+        return Err(Refusal::new(
+            UserErrorCode::SessionNotStarted,
+            "attendance can be recorded once the session has started",
+        )
+        .into());
+    }
+    let found = enrolment::Entity::find()
+        .filter(enrolment::Column::SessionId.eq(session.id))
+        .filter(enrolment::Column::Id.is_in(marks.iter().map(|(id, _)| *id)))
+        .all(change.txn)
+        .await?;
+    let mut ids = Vec::with_capacity(marks.len());
+    for (index, (id, attended)) in marks.iter().enumerate() {
+        let field = format!("input.marks.{index}.enrolmentId");
+        let Some(enrolment) = found.iter().find(|e| e.id == *id) else {
+            return Err(Refusal::not_found("enrolment in this session", &field).into());
+        };
+        if !EnrolmentStatus::SEATED.contains(&enrolment.status) {
+            return Err(Refusal::new(
+                UserErrorCode::EnrolmentNotSeated,
+                "only confirmed enrolments can be marked",
+            )
+            .at(field)
+            .into());
+        }
+        let (to, kind) = if *attended {
+            (EnrolmentStatus::Attended, EnrolmentChangeKind::Attended)
+        } else {
+            (EnrolmentStatus::NoShow, EnrolmentChangeKind::NoShow)
+        };
+        ids.push(enrolment.id);
+        if enrolment.status == to {
+            continue;
+        }
+        change.set_status(enrolment, to, kind, None).await?;
+        if *attended {
+            change
+                .outbox(
+                    "enrolment.attended",
+                    enrolment.id,
+                    json!({
+                        "enrolmentId": enrolment.id,
+                        "sessionId": session.id,
+                        "participantId": enrolment.participant_id,
+                    }),
+                )
+                .await?;
+        }
+    }
+    change.audit("recordAttendance", &ids).await?;
+    change
+        .finish(
+            live,
+            Outcome {
+                session_id: Some(session.id),
+                enrolment_ids: ids,
+                ..Outcome::default()
+            },
+        )
+        .await
+}
+
+/// Changes a session's capacity: never below the seats taken nor above the course's maximum.
+/// More seats go to the waiting list at once.
+pub async fn change_capacity(
+    change: Change<'_>,
+    live: &Live,
+    session_id: Uuid,
+    capacity: i32,
+) -> Result<Outcome, TxError> {
+    let session = change.lock_session(session_id, "input.sessionId").await?;
+    if session.status == entity::enums::SessionStatus::Cancelled {
+        return Err(Refusal::new(
+            UserErrorCode::SessionCancelled,
+            "this session was cancelled",
+        )
+        .into());
+    }
+    let course = change.course(session.course_id).await?;
+    if !(1..=course.max_participants).contains(&capacity) {
+        return Err(Refusal::new(
+            UserErrorCode::CapacityOutOfRange,
+            format!(
+                "the capacity must be between 1 and the course's maximum of {}",
+                course.max_participants
+            ),
+        )
+        .at("input.capacity")
+        .into());
+    }
+    let seats = change.seats(session.id).await?;
+    if i64::from(capacity) < seats.taken {
+        return Err(Refusal::new(
+            UserErrorCode::CapacityBelowSeated,
+            format!("{} seats are already confirmed", seats.taken),
+        )
+        .at("input.capacity")
+        .into());
+    }
+    let session = update_session(change.txn, session.id, |update| {
+        update.col_expr(session::Column::Capacity, Expr::value(capacity))
+    })
+    .await?;
+    session_changed(change, live, &session, "changeSessionCapacity").await
+}
+
+/// Closes or reopens booking by hand; reopening gives free seats to the waiting list.
+pub async fn set_booking_open(
+    change: Change<'_>,
+    live: &Live,
+    session_id: Uuid,
+    open: bool,
+) -> Result<Outcome, TxError> {
+    let session = change.lock_session(session_id, "input.sessionId").await?;
+    if session.status == entity::enums::SessionStatus::Cancelled {
+        return Err(Refusal::new(
+            UserErrorCode::SessionCancelled,
+            "this session was cancelled",
+        )
+        .into());
+    }
+    let session = update_session(change.txn, session.id, |update| {
+        update.col_expr(session::Column::BookingOpen, Expr::value(open))
+    })
+    .await?;
+    let action = if open {
+        "reopenSessionBooking"
+    } else {
+        "closeSessionBooking"
+    };
+    session_changed(change, live, &session, action).await
+}
+
+async fn session_changed(
+    mut change: Change<'_>,
+    live: &Live,
+    session: &session::Model,
+    action: &'static str,
+) -> Result<Outcome, TxError> {
+    change.promote_waiting(session).await?;
+    audit::record_change(
+        change.txn,
+        &change.actor,
+        action,
+        "Session",
+        &[session.id],
+        change.now,
+    )
+    .await?;
+    change.availability(session).await?;
+    change
+        .finish(
+            live,
+            Outcome {
+                session_id: Some(session.id),
+                ..Outcome::default()
+            },
+        )
+        .await
+}
+
+async fn update_session(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    set: impl FnOnce(sea_orm::UpdateMany<session::Entity>) -> sea_orm::UpdateMany<session::Entity>,
+) -> Result<session::Model, TxError> {
+    set(session::Entity::update_many())
+        .col_expr(session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(session::Column::Id.eq(id))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| TxError::Db(DbErr::RecordNotFound("a locked session".into())))
+}
+
+/// Locks a participant, so that their bookings for different sessions of one course are made
+/// one after the other and the once-per-course rule holds.
+async fn lock_participant(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> Result<participant::Model, TxError> {
+    participant::Entity::update_many()
+        .col_expr(
+            participant::Column::UpdatedAt,
+            Expr::col(participant::Column::UpdatedAt),
+        )
+        .filter(participant::Column::Id.eq(id))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Refusal::not_found("participant", "input.participantId").into())
+}
+
+async fn create_participant(
+    txn: &DatabaseTransaction,
+    details: &NewParticipant,
+    now: DateTime<Utc>,
+) -> Result<participant::Model, TxError> {
+    let exists = participant::Entity::find()
+        .filter(
+            Expr::expr(Func::lower(Expr::col(participant::Column::Email)))
+                .eq(details.email.as_str()),
+        )
+        .one(txn)
+        .await?;
+    if exists.is_some() {
+        return Err(participant_exists());
+    }
+    let id = Uuid::new_v4();
+    participant::Entity::insert(participant::ActiveModel {
+        id: Set(id),
+        external_id: Set(details.external_id.clone()),
+        full_name: Set(details.full_name.clone()),
+        email: Set(details.email.clone()),
+        phone: Set(details.phone.clone()),
+        role: Set(details.role),
+        municipality_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await
+    .map_err(|error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => participant_exists(),
+        _ => error.into(),
+    })?;
+    participant::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| TxError::Db(DbErr::RecordNotFound("a new participant".into())))
+}
+
+fn participant_exists() -> TxError {
+    Refusal::new(
+        UserErrorCode::ParticipantExists,
+        "a participant with this e-mail address or external id exists; book with their id",
+    )
+    .at("input.newParticipant")
+    .into()
+}
+
+async fn check_eligibility(
+    txn: &DatabaseTransaction,
+    course: &course::Model,
+    participant: &participant::Model,
+    request: &BookRequest,
+) -> Result<(), TxError> {
+    let roles: Vec<ParticipantRole> = course_audience_role::Entity::find()
+        .filter(course_audience_role::Column::CourseId.eq(course.id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| r.role)
+        .collect();
+    if roles.is_empty() || roles.contains(&participant.role) {
+        return Ok(());
+    }
+    if !request.override_eligibility {
+        return Err(Refusal::new(
+            UserErrorCode::NotEligible,
+            "this course is not meant for the participant's role",
+        )
+        .into());
+    }
+    if request.reason.is_none() {
+        return Err(Refusal::new(
+            UserErrorCode::ReasonRequired,
+            "give a reason for booking outside the course's audience",
+        )
+        .at("input.reason")
+        .into());
+    }
+    Ok(())
+}
+
+/// One active enrolment per participant and session, and unless the course allows more, one
+/// per course (an attended session counts; a no-show or a cancellation does not).
+async fn check_not_enrolled(
+    txn: &DatabaseTransaction,
+    course: &course::Model,
+    session_id: Uuid,
+    participant_id: Uuid,
+) -> Result<(), TxError> {
+    let held = enrolment::Entity::find()
+        .filter(enrolment::Column::ParticipantId.eq(participant_id))
+        .filter(enrolment::Column::Status.is_in([
+            EnrolmentStatus::Confirmed,
+            EnrolmentStatus::Waitlisted,
+            EnrolmentStatus::Attended,
+        ]))
+        .filter(
+            enrolment::Column::SessionId.in_subquery(
+                Query::select()
+                    .column(session::Column::Id)
+                    .from(session::Entity)
+                    .and_where(session::Column::CourseId.eq(course.id))
+                    .to_owned(),
+            ),
+        )
+        .all(txn)
+        .await?;
+    if held.iter().any(|e| e.session_id == session_id) {
+        return Err(Refusal::new(
+            UserErrorCode::AlreadyEnrolled,
+            "already enrolled in this session",
+        )
+        .into());
+    }
+    if !course.allow_repeat_enrolment && !held.is_empty() {
+        return Err(Refusal::new(
+            UserErrorCode::AlreadyEnrolledInCourse,
+            "already enrolled in, or took, another session of this course",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The unique index on active enrolments is the last line of defence against double booking.
+fn duplicate_as_refusal(error: DbErr) -> TxError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Refusal::new(
+            UserErrorCode::AlreadyEnrolled,
+            "already enrolled in this session",
+        )
+        .into(),
+        _ => error.into(),
+    }
+}
+
+/// The places on their waiting lists of these enrolments (1 is next), for those waiting.
+pub async fn waiting_places(
+    db: &impl ConnectionTrait,
+    enrolment_ids: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    #[derive(Debug, sea_orm::FromQueryResult)]
+    struct Row {
+        id: Uuid,
+        ahead: i64,
+    }
+    let waiting = Alias::new("waiting");
+    let theirs = |column| Expr::col((waiting.clone(), column));
+    let mine = |column| Expr::col((enrolment::Entity, column));
+    let ahead = Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from_as(enrolment::Entity, waiting.clone())
+        .and_where(
+            theirs(enrolment::Column::SessionId)
+                .equals((enrolment::Entity, enrolment::Column::SessionId)),
+        )
+        .and_where(theirs(enrolment::Column::Status).eq(EnrolmentStatus::Waitlisted))
+        .and_where(
+            theirs(enrolment::Column::QueueNumber)
+                .lt(mine(enrolment::Column::QueueNumber))
+                .or(theirs(enrolment::Column::QueueNumber)
+                    .eq(mine(enrolment::Column::QueueNumber))
+                    .and(theirs(enrolment::Column::Id).lt(mine(enrolment::Column::Id)))),
+        )
+        .to_owned();
+    let rows = enrolment::Entity::find()
+        .select_only()
+        .column(enrolment::Column::Id)
+        .column_as(
+            Expr::SubQuery(None, Box::new(ahead.into_sub_query_statement())),
+            "ahead",
+        )
+        .filter(enrolment::Column::Id.is_in(enrolment_ids.iter().copied()))
+        .filter(enrolment::Column::Status.eq(EnrolmentStatus::Waitlisted))
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.ahead + 1)).collect())
+}

@@ -1,0 +1,136 @@
+//! Write transactions that are retried when the database reports a transient conflict.
+//!
+//! Booking takes row locks on PostgreSQL and the write lock on SQLite; under load the database
+//! may still answer with a deadlock, a serialization failure, a lock time-out or "database is
+//! locked". Such a transaction is rolled back and run again, a bounded number of times with a
+//! growing, jittered pause; then the caller gets a retryable error.
+
+use std::{future::Future, pin::Pin, time::Duration};
+
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, sqlx,
+};
+
+use crate::domain::booking::Refusal;
+
+/// Attempts per transaction, the first included.
+const ATTEMPTS: u32 = 6;
+
+/// How a transaction's work can end besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    /// A rule refused the change; nothing was written.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// Still conflicting after every retry: the caller may try again.
+    #[error("the database is busy")]
+    Busy,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+pub type TxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, TxError>> + Send + 'a>>;
+
+/// Runs `work` in a write transaction and commits it; on a transient conflict, rolls back and
+/// runs it again. `work` must do nothing outside the transaction, since it may run more than once.
+pub async fn write<T, F>(db: &DatabaseConnection, mut work: F) -> Result<T, TxError>
+where
+    F: for<'a> FnMut(&'a DatabaseTransaction) -> TxFuture<'a, T>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match attempt_once(db, &mut work).await {
+            Err(TxError::Db(error)) if is_transient(&error) => {
+                if attempt >= ATTEMPTS {
+                    tracing::warn!(attempts = attempt, error = %error, "a write kept conflicting");
+                    return Err(TxError::Busy);
+                }
+                tokio::time::sleep(pause(attempt)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn attempt_once<T, F>(db: &DatabaseConnection, work: &mut F) -> Result<T, TxError>
+where
+    F: for<'a> FnMut(&'a DatabaseTransaction) -> TxFuture<'a, T>,
+{
+    // SQLite: take the write lock at BEGIN, so a transaction that reads first never has to
+    // upgrade its lock (which fails at once instead of waiting). PostgreSQL ignores the mode.
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    match work(&txn).await {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // A failed rollback leaves nothing behind either: the connection discards it.
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "could not roll back a transaction");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// 10, 20, 40, 80, 160 ms, each with up to as much again at random, so that the transactions
+/// that collided do not collide again.
+fn pause(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.saturating_sub(1).min(6);
+    let mut byte = [0u8; 1];
+    let jitter = getrandom::fill(&mut byte).map_or(0, |()| u64::from(byte[0]) * base / 255);
+    Duration::from_millis(base + jitter)
+}
+
+/// Deadlocks, serialization failures and lock time-outs (PostgreSQL), and a busy or locked
+/// database (SQLite): the same work may well succeed when run again.
+pub fn is_transient(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error))
+    | DbErr::Query(RuntimeErr::SqlxError(error))
+    | DbErr::Conn(RuntimeErr::SqlxError(error))) = error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(error) = error.as_ref() else {
+        return false;
+    };
+    let Some(code) = error.code() else {
+        return false;
+    };
+    match code.as_ref() {
+        // serialization_failure, deadlock_detected, lock_not_available
+        "40001" | "40P01" | "55P03" => true,
+        // SQLite's primary result codes SQLITE_BUSY (5) and SQLITE_LOCKED (6), also extended.
+        other => other
+            .parse::<u32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_grow_and_stay_bounded() {
+        for attempt in 1..=ATTEMPTS {
+            let base = 10u64 << (attempt - 1);
+            let pause = pause(attempt).as_millis() as u64;
+            assert!((base..=2 * base).contains(&pause), "{attempt}: {pause}");
+        }
+    }
+
+    #[test]
+    fn other_errors_are_not_transient() {
+        assert!(!is_transient(&DbErr::Custom("x".into())));
+        assert!(!is_transient(&DbErr::RecordNotFound("x".into())));
+    }
+}

@@ -1,0 +1,537 @@
+//! Booking a seat, cancelling, moving a booking and recording attendance.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{MutationResult, Performed, parse_id as id, perform, require_staff};
+use crate::{
+    auth::{Role, Viewer, policy},
+    db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
+    domain::{
+        booking::{Refusal, reason},
+        ids::{EnrolmentId, ParticipantId, SessionId},
+    },
+    error::{ApiError, FieldResult},
+    graphql::{
+        context::viewer,
+        types::{Enrolment, enums::EnrolmentStatus, enums::ParticipantRole, load_enrolment},
+    },
+};
+
+#[derive(Default)]
+pub struct BookingMutation;
+
+/// A participant the service desk books who is not known yet.
+#[derive(InputObject, Serialize, Debug, Clone)]
+pub struct NewParticipantInput {
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: ParticipantRole,
+    /// The id a ministry system knows them by.
+    pub external_id: Option<String>,
+}
+
+#[derive(InputObject, Serialize, Debug)]
+pub struct BookSeatInput {
+    pub session_id: ID,
+    /// Staff and sync clients: who to book. Participants book themselves and leave it out.
+    pub participant_id: Option<ID>,
+    /// Staff and sync clients: book someone who is not known yet.
+    pub new_participant: Option<NewParticipantInput>,
+    /// Staff only: book although the course is not meant for the participant's role; needs a
+    /// `reason`.
+    #[graphql(default)]
+    pub override_eligibility: bool,
+    pub reason: Option<String>,
+    /// Repeating a request with the same key returns the first answer and changes nothing.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+    #[serde(skip)]
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct BookSeatPayload {
+    #[graphql(flatten)]
+    pub result: MutationResult,
+    /// CONFIRMED, or WAITLISTED when the session was full, as it was right after booking.
+    pub status: Option<EnrolmentStatus>,
+    /// The place on the waiting list right after booking (1 is next).
+    pub waiting_list_place: Option<i64>,
+    #[graphql(skip)]
+    pub enrolment_id: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl BookSeatPayload {
+    /// The enrolment as it is now.
+    async fn enrolment(&self, ctx: &Context<'_>) -> FieldResult<Option<Enrolment>> {
+        enrolment(ctx, self.enrolment_id).await
+    }
+}
+
+#[derive(InputObject, Serialize, Debug)]
+pub struct CancelEnrolmentInput {
+    pub enrolment_id: ID,
+    /// Required when staff or a sync client cancel on someone's behalf.
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+    #[serde(skip)]
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct CancelEnrolmentPayload {
+    #[graphql(flatten)]
+    pub result: MutationResult,
+    #[graphql(skip)]
+    pub enrolment_id: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl CancelEnrolmentPayload {
+    async fn enrolment(&self, ctx: &Context<'_>) -> FieldResult<Option<Enrolment>> {
+        enrolment(ctx, self.enrolment_id).await
+    }
+}
+
+#[derive(InputObject, Serialize, Debug)]
+pub struct MoveEnrolmentInput {
+    pub enrolment_id: ID,
+    /// Another session of the same course, with a free seat.
+    pub to_session_id: ID,
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+    #[serde(skip)]
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct MoveEnrolmentPayload {
+    #[graphql(flatten)]
+    pub result: MutationResult,
+    #[graphql(skip)]
+    pub enrolment_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub previous_enrolment_id: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl MoveEnrolmentPayload {
+    /// The new, confirmed enrolment in the other session.
+    async fn enrolment(&self, ctx: &Context<'_>) -> FieldResult<Option<Enrolment>> {
+        enrolment(ctx, self.enrolment_id).await
+    }
+
+    /// The enrolment that was left, now CANCELLED.
+    async fn previous_enrolment(&self, ctx: &Context<'_>) -> FieldResult<Option<Enrolment>> {
+        enrolment(ctx, self.previous_enrolment_id).await
+    }
+}
+
+#[derive(Enum, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Attendance {
+    Attended,
+    NoShow,
+}
+
+#[derive(InputObject, Serialize, Debug, Clone)]
+pub struct AttendanceMark {
+    pub enrolment_id: ID,
+    pub attendance: Attendance,
+}
+
+#[derive(InputObject, Serialize, Debug)]
+pub struct RecordAttendanceInput {
+    pub session_id: ID,
+    /// Each enrolment at most once; all are recorded, or none.
+    pub marks: Vec<AttendanceMark>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+    #[serde(skip)]
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct RecordAttendancePayload {
+    #[graphql(flatten)]
+    pub result: MutationResult,
+    #[graphql(skip)]
+    pub enrolment_ids: Vec<Uuid>,
+}
+
+#[ComplexObject]
+impl RecordAttendancePayload {
+    /// The enrolments marked, in the order given.
+    async fn enrolments(&self, ctx: &Context<'_>) -> FieldResult<Vec<Enrolment>> {
+        let mut found = Vec::with_capacity(self.enrolment_ids.len());
+        for id in &self.enrolment_ids {
+            if let Some(enrolment) = load_enrolment(ctx, EnrolmentId(*id)).await? {
+                found.push(enrolment);
+            }
+        }
+        Ok(found)
+    }
+}
+
+async fn enrolment(ctx: &Context<'_>, id: Option<Uuid>) -> FieldResult<Option<Enrolment>> {
+    match id {
+        Some(id) => load_enrolment(ctx, EnrolmentId(id)).await,
+        None => Ok(None),
+    }
+}
+
+/// Who may book whom, and the booking request the input describes.
+fn book_request(
+    viewer: &Viewer,
+    input: &BookSeatInput,
+) -> FieldResult<Result<BookRequest, Refusal>> {
+    let Some(role) = viewer.role() else {
+        return Err(ApiError::Unauthenticated.into());
+    };
+    let staff = policy::can_manage_bookings(viewer);
+    let on_behalf = policy::can_book_for_others(viewer);
+    let session_id = match id(
+        SessionId::from_global(&input.session_id, "input.sessionId"),
+        "input.sessionId",
+    ) {
+        Ok(session) => session,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if input.override_eligibility && !staff {
+        return Err(
+            ApiError::ForbiddenTo("only staff can book outside a course's audience").into(),
+        );
+    }
+    let booker = if role == Role::Participant {
+        let Viewer::Person {
+            participant_id: Some(own),
+            ..
+        } = viewer
+        else {
+            return Err(ApiError::ForbiddenTo("this token names no participant").into());
+        };
+        if input.new_participant.is_some() {
+            return Err(ApiError::ForbiddenTo("participants book for themselves only").into());
+        }
+        if let Some(given) = &input.participant_id {
+            match id(
+                ParticipantId::from_global(given, "input.participantId"),
+                "input.participantId",
+            ) {
+                Ok(given) if given.0 == *own => {}
+                Ok(_) => {
+                    return Err(
+                        ApiError::ForbiddenTo("participants book for themselves only").into(),
+                    );
+                }
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+        }
+        Booker::Existing(*own)
+    } else if on_behalf {
+        match (&input.participant_id, &input.new_participant) {
+            (Some(given), None) => {
+                match id(
+                    ParticipantId::from_global(given, "input.participantId"),
+                    "input.participantId",
+                ) {
+                    Ok(given) => Booker::Existing(given.0),
+                    Err(refusal) => return Ok(Err(refusal)),
+                }
+            }
+            (None, Some(details)) => match new_participant(details) {
+                Ok(details) => Booker::New(details),
+                Err(refusal) => return Ok(Err(refusal)),
+            },
+            _ => {
+                return Ok(Err(Refusal::bad_input(
+                    "input.participantId",
+                    "give either `participantId` or `newParticipant`",
+                )));
+            }
+        }
+    } else {
+        return Err(ApiError::ForbiddenTo("your role cannot book seats").into());
+    };
+    let reason = match reason(input.reason.as_deref(), "input.reason") {
+        Ok(reason) => reason,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    Ok(Ok(BookRequest {
+        session_id: session_id.0,
+        booker,
+        override_eligibility: input.override_eligibility,
+        reason,
+    }))
+}
+
+/// Checks the details of a new participant; e-mail addresses are kept trimmed and in lower case.
+fn new_participant(input: &NewParticipantInput) -> Result<NewParticipant, Refusal> {
+    let field = |name: &str| format!("input.newParticipant.{name}");
+    let full_name = input.full_name.trim();
+    if full_name.is_empty() || full_name.chars().count() > 200 {
+        return Err(Refusal::bad_input(
+            &field("fullName"),
+            "a name has 1 to 200 characters",
+        ));
+    }
+    let email = input.email.trim().to_lowercase();
+    let plausible = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !plausible {
+        return Err(Refusal::bad_input(
+            &field("email"),
+            "this is not an e-mail address",
+        ));
+    }
+    let phone = input
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if phone.is_some_and(|p| p.chars().count() > 40) {
+        return Err(Refusal::bad_input(
+            &field("phone"),
+            "a phone number has at most 40 characters",
+        ));
+    }
+    let external_id = input
+        .external_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if external_id.is_some_and(|p| p.len() > 100) {
+        return Err(Refusal::bad_input(
+            &field("externalId"),
+            "an external id has at most 100 characters",
+        ));
+    }
+    Ok(NewParticipant {
+        full_name: full_name.to_owned(),
+        email,
+        phone: phone.map(str::to_owned),
+        role: input.role.into(),
+        external_id: external_id.map(str::to_owned),
+    })
+}
+
+#[Object]
+impl BookingMutation {
+    /// Books a seat in a session, or a place on its waiting list when it is full. Participants
+    /// book themselves; staff and sync clients book an existing participant or a new one.
+    async fn book_seat(
+        &self,
+        ctx: &Context<'_>,
+        input: BookSeatInput,
+    ) -> FieldResult<BookSeatPayload> {
+        let performed = match book_request(viewer(ctx)?, &input)? {
+            Err(refusal) => Performed::refused(refusal),
+            Ok(request) => {
+                perform(
+                    ctx,
+                    "bookSeat",
+                    input.idempotency_key.as_deref(),
+                    &input,
+                    move |change, live| {
+                        let request = request.clone();
+                        Box::pin(async move { booking::book(change, &live, &request).await })
+                    },
+                )
+                .await?
+            }
+        };
+        Ok(BookSeatPayload {
+            result: performed.result(input.client_mutation_id),
+            status: performed.made().and_then(|o| o.status).map(Into::into),
+            waiting_list_place: performed.made().and_then(|o| o.waiting_list_place),
+            enrolment_id: performed.made().and_then(|o| o.enrolment_id),
+        })
+    }
+
+    /// Cancels an enrolment. Participants cancel their own until the course's cancellation
+    /// deadline; staff and sync clients at any time, with a reason. A freed seat goes to the
+    /// first person on the waiting list.
+    async fn cancel_enrolment(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelEnrolmentInput,
+    ) -> FieldResult<CancelEnrolmentPayload> {
+        let viewer = viewer(ctx)?;
+        let by = match viewer {
+            Viewer::Anonymous => return Err(ApiError::Unauthenticated.into()),
+            Viewer::Person {
+                role: Role::Participant,
+                participant_id: Some(own),
+                ..
+            } => CancelledBy::Participant(*own),
+            _ if policy::can_book_for_others(viewer) => CancelledBy::Staff,
+            _ => return Err(ApiError::ForbiddenTo("your role cannot cancel enrolments").into()),
+        };
+        let parsed = id(
+            EnrolmentId::from_global(&input.enrolment_id, "input.enrolmentId"),
+            "input.enrolmentId",
+        )
+        .and_then(|enrolment| Ok((enrolment, reason(input.reason.as_deref(), "input.reason")?)));
+        let performed = match parsed {
+            Err(refusal) => Performed::refused(refusal),
+            Ok((enrolment, reason)) => {
+                perform(
+                    ctx,
+                    "cancelEnrolment",
+                    input.idempotency_key.as_deref(),
+                    &input,
+                    move |change, live| {
+                        let reason = reason.clone();
+                        Box::pin(async move {
+                            booking::cancel(change, &live, enrolment.0, by, reason.as_deref()).await
+                        })
+                    },
+                )
+                .await?
+            }
+        };
+        Ok(CancelEnrolmentPayload {
+            result: performed.result(input.client_mutation_id),
+            enrolment_id: performed.made().and_then(|o| o.enrolment_id),
+        })
+    }
+
+    /// Staff: moves a booking to another session of the same course in one step. The new seat
+    /// is taken before the old one is freed, or nothing changes.
+    async fn move_enrolment(
+        &self,
+        ctx: &Context<'_>,
+        input: MoveEnrolmentInput,
+    ) -> FieldResult<MoveEnrolmentPayload> {
+        require_staff(viewer(ctx)?)?;
+        let parsed = id(
+            EnrolmentId::from_global(&input.enrolment_id, "input.enrolmentId"),
+            "input.enrolmentId",
+        )
+        .and_then(|enrolment| {
+            let to = id(
+                SessionId::from_global(&input.to_session_id, "input.toSessionId"),
+                "input.toSessionId",
+            )?;
+            Ok((
+                enrolment,
+                to,
+                reason(input.reason.as_deref(), "input.reason")?,
+            ))
+        });
+        let performed = match parsed {
+            Err(refusal) => Performed::refused(refusal),
+            Ok((enrolment, to, reason)) => {
+                perform(
+                    ctx,
+                    "moveEnrolment",
+                    input.idempotency_key.as_deref(),
+                    &input,
+                    move |change, live| {
+                        let reason = reason.clone();
+                        Box::pin(async move {
+                            booking::move_enrolment(
+                                change,
+                                &live,
+                                enrolment.0,
+                                to.0,
+                                reason.as_deref(),
+                            )
+                            .await
+                        })
+                    },
+                )
+                .await?
+            }
+        };
+        Ok(MoveEnrolmentPayload {
+            result: performed.result(input.client_mutation_id),
+            enrolment_id: performed.made().and_then(|o| o.enrolment_id),
+            previous_enrolment_id: performed.made().and_then(|o| o.previous_enrolment_id),
+        })
+    }
+
+    /// Staff: marks the enrolments of a session that has started as ATTENDED or NO_SHOW.
+    async fn record_attendance(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordAttendanceInput,
+    ) -> FieldResult<RecordAttendancePayload> {
+        require_staff(viewer(ctx)?)?;
+        let performed = match attendance_marks(&input) {
+            Err(refusal) => Performed::refused(refusal),
+            Ok((session, marks)) => {
+                perform(
+                    ctx,
+                    "recordAttendance",
+                    input.idempotency_key.as_deref(),
+                    &input,
+                    move |change, live| {
+                        let marks = marks.clone();
+                        Box::pin(async move {
+                            booking::record_attendance(change, &live, session.0, &marks).await
+                        })
+                    },
+                )
+                .await?
+            }
+        };
+        Ok(RecordAttendancePayload {
+            result: performed.result(input.client_mutation_id),
+            enrolment_ids: performed
+                .made()
+                .map(|o| o.enrolment_ids.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// At most this many marks in one call: a session has a handful of seats.
+const MAX_MARKS: usize = 200;
+
+fn attendance_marks(
+    input: &RecordAttendanceInput,
+) -> Result<(SessionId, Vec<(Uuid, bool)>), Refusal> {
+    let session = id(
+        SessionId::from_global(&input.session_id, "input.sessionId"),
+        "input.sessionId",
+    )?;
+    if input.marks.is_empty() || input.marks.len() > MAX_MARKS {
+        return Err(Refusal::bad_input(
+            "input.marks",
+            format!("give 1 to {MAX_MARKS} marks"),
+        ));
+    }
+    let mut marks: Vec<(Uuid, bool)> = Vec::with_capacity(input.marks.len());
+    for (index, mark) in input.marks.iter().enumerate() {
+        let field = format!("input.marks.{index}.enrolmentId");
+        let enrolment = id(
+            EnrolmentId::from_global(&mark.enrolment_id, "input.marks"),
+            &field,
+        )?;
+        if marks.iter().any(|(seen, _)| *seen == enrolment.0) {
+            return Err(Refusal::bad_input(
+                &field,
+                "each enrolment is marked at most once",
+            ));
+        }
+        marks.push((enrolment.0, mark.attendance == Attendance::Attended));
+    }
+    Ok((session, marks))
+}

@@ -1,0 +1,255 @@
+//! The root mutation, merged from one object per area, and what every mutation shares: who may
+//! change things, idempotency keys, retried transactions, answers with machine-readable
+//! `userErrors`, and live updates once the change has committed.
+//!
+//! A rule that refuses a change answers in `userErrors` (with a code from `UserErrorCode`) and
+//! changes nothing. Who the caller is (`UNAUTHENTICATED`, `FORBIDDEN`) and failures that pass
+//! (`TRY_AGAIN`, `IDEMPOTENCY_KEY_IN_USE`, both with `extensions.retryable`) are GraphQL errors.
+
+mod booking;
+mod session;
+
+use async_graphql::{Context, MergedObject, SimpleObject};
+use chrono::Utc;
+use sea_orm::DatabaseTransaction;
+use serde::Serialize;
+
+use crate::{
+    auth::{Actor, Viewer, policy},
+    db::{
+        booking::{Change, Outcome},
+        idempotency::{self, Claim, KeyRequest},
+        loaders,
+        transaction::{self, TxError, TxFuture},
+    },
+    domain::booking::{Refusal, UserErrorCode},
+    error::{ApiError, ApiResult, FieldResult},
+    graphql::context::request_data,
+    live::Live,
+};
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(booking::BookingMutation, session::SessionBookingMutation);
+
+/// Why a mutation changed nothing.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserError {
+    pub code: UserErrorCode,
+    pub message: String,
+    /// The input field at fault, such as `input.sessionId`.
+    pub field: Option<String>,
+}
+
+/// What every payload carries.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct MutationResult {
+    /// The `clientMutationId` of the input, unchanged.
+    pub client_mutation_id: Option<String>,
+    /// True when this answer is the stored answer to an earlier request with the same
+    /// idempotency key: nothing was changed this time.
+    pub replayed: bool,
+    /// Empty when the change was made.
+    pub user_errors: Vec<UserError>,
+}
+
+/// A mutation's outcome, with whether it was replayed.
+pub struct Performed {
+    pub outcome: Outcome,
+    pub replayed: bool,
+}
+
+impl Performed {
+    pub fn refused(refusal: Refusal) -> Self {
+        Self {
+            outcome: Outcome::refused(refusal),
+            replayed: false,
+        }
+    }
+
+    pub fn result(&self, client_mutation_id: Option<String>) -> MutationResult {
+        MutationResult {
+            client_mutation_id,
+            replayed: self.replayed,
+            user_errors: self
+                .outcome
+                .refusal
+                .iter()
+                .map(|refusal| UserError {
+                    code: refusal.code,
+                    message: refusal.message.clone(),
+                    field: refusal.field.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The outcome's ids, only when the change was made.
+    pub fn made(&self) -> Option<&Outcome> {
+        self.outcome.refusal.is_none().then_some(&self.outcome)
+    }
+}
+
+/// The caller as the actor of a change; anonymous callers change nothing.
+pub fn actor(ctx: &Context<'_>) -> FieldResult<Actor> {
+    Ok(request_data(ctx)?
+        .viewer
+        .actor()
+        .ok_or(ApiError::Unauthenticated)?)
+}
+
+/// Staff only: coordinators and administrators.
+pub fn require_staff(viewer: &Viewer) -> FieldResult<()> {
+    match viewer {
+        Viewer::Anonymous => Err(ApiError::Unauthenticated.into()),
+        _ if policy::can_manage_bookings(viewer) => Ok(()),
+        _ => Err(ApiError::ForbiddenTo("only the service desk can do this").into()),
+    }
+}
+
+/// Reads a global id from the input; a malformed one is a user error, like any other bad input.
+pub fn parse_id<T>(parsed: ApiResult<T>, field: &str) -> Result<T, Refusal> {
+    parsed.map_err(|_| {
+        Refusal::new(
+            UserErrorCode::InvalidId,
+            format!("`{field}` is not a valid id"),
+        )
+        .at(field)
+    })
+}
+
+/// Idempotency keys are what clients make them, within reason.
+fn check_key(key: &str) -> Result<(), Refusal> {
+    let fine = (1..=200).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic());
+    if fine {
+        Ok(())
+    } else {
+        Err(Refusal::bad_input(
+            "input.idempotencyKey",
+            "an idempotency key is 1 to 200 visible ASCII characters, such as a UUID",
+        ))
+    }
+}
+
+/// Runs one mutation's transaction, with its idempotency key if it has one.
+///
+/// `input` is what identifies the request for the key (without the key itself). `work` may run
+/// more than once (a transient conflict is retried), so it must do nothing but its transaction.
+pub async fn perform<I, F>(
+    ctx: &Context<'_>,
+    operation: &'static str,
+    key: Option<&str>,
+    input: &I,
+    mut work: F,
+) -> FieldResult<Performed>
+where
+    I: Serialize,
+    F: for<'a> FnMut(Change<'a>, Live) -> TxFuture<'a, Outcome>,
+{
+    let data = request_data(ctx)?;
+    let actor = actor(ctx)?;
+    let now = Utc::now();
+
+    let claimed = match key {
+        None => None,
+        Some(key) => {
+            if let Err(refusal) = check_key(key) {
+                return Ok(Performed::refused(refusal));
+            }
+            let input = serde_json::to_value(input).map_err(anyhow::Error::from)?;
+            let hash = idempotency::request_hash(operation, &input);
+            let request = KeyRequest {
+                scope: &actor.id,
+                key,
+                operation,
+                request_hash: &hash,
+            };
+            let settings = data.idempotency;
+            match idempotency::claim(&data.db, &request, now, settings.lease, settings.kept_for)
+                .await?
+            {
+                Claim::Fresh(id) => Some(id),
+                Claim::Replay(answer) => {
+                    let outcome = serde_json::from_str(&answer).map_err(anyhow::Error::from)?;
+                    return Ok(Performed {
+                        outcome,
+                        replayed: true,
+                    });
+                }
+                Claim::Reused => {
+                    return Ok(Performed::refused(
+                        Refusal::new(
+                            UserErrorCode::IdempotencyKeyReused,
+                            "this idempotency key was used for a different request",
+                        )
+                        .at("input.idempotencyKey"),
+                    ));
+                }
+                Claim::InProgress => return Err(ApiError::IdempotencyKeyInUse.into()),
+            }
+        }
+    };
+
+    let result = transaction::write(&data.db, |txn: &DatabaseTransaction| {
+        let change = Change::new(txn, actor.clone(), now);
+        let made = work(change, data.live.clone());
+        Box::pin(async move {
+            let outcome = made.await?;
+            if let Some(id) = claimed {
+                let answer = serde_json::to_string(&outcome)
+                    .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                idempotency::complete(txn, id, &answer).await?;
+            }
+            Ok(outcome)
+        })
+    })
+    .await;
+
+    // What this request loaded before may have changed.
+    loaders::forget_changeable(&data.loaders);
+    match result {
+        Ok(outcome) => {
+            data.live.committed(&outcome.live);
+            Ok(Performed {
+                outcome,
+                replayed: false,
+            })
+        }
+        Err(TxError::Refused(refusal)) => {
+            let outcome = Outcome::refused(refusal);
+            if let Some(id) = claimed {
+                // A refusal changes nothing, so it is stored on its own; if that fails, the
+                // key is freed and a retry is simply refused again.
+                let stored = match serde_json::to_string(&outcome) {
+                    Ok(answer) => idempotency::complete(&data.db, id, &answer).await,
+                    Err(error) => Err(sea_orm::DbErr::Custom(error.to_string())),
+                };
+                if let Err(error) = stored {
+                    tracing::warn!(error = %error, "could not store a refusal for its idempotency key");
+                    release(data, id).await;
+                }
+            }
+            Ok(Performed {
+                outcome,
+                replayed: false,
+            })
+        }
+        Err(TxError::Busy) => {
+            if let Some(id) = claimed {
+                release(data, id).await;
+            }
+            Err(ApiError::TryAgain.into())
+        }
+        Err(TxError::Db(error)) => {
+            if let Some(id) = claimed {
+                release(data, id).await;
+            }
+            Err(ApiError::Database(error).into())
+        }
+    }
+}
+
+async fn release(data: &crate::graphql::RequestData, id: uuid::Uuid) {
+    if let Err(error) = idempotency::release(&data.db, id).await {
+        tracing::warn!(error = %error, "could not release an idempotency key; it frees itself when its lease ends");
+    }
+}
