@@ -181,6 +181,39 @@ impl TestApp {
         self.jwt.issue("test-subject", role, None, 600).unwrap()
     }
 
+    /// A token for a participant, with a subject of their own, as the identity provider issues it.
+    pub fn participant_token(&self, participant_id: Uuid) -> String {
+        self.jwt
+            .issue(
+                &format!("participant-{participant_id}"),
+                Role::Participant,
+                Some(participant_id),
+                600,
+            )
+            .unwrap()
+    }
+
+    /// Runs a query with a bearer token and returns the whole response body.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("sending a GraphQL request");
+        assert_eq!(response.status(), 200, "a GraphQL request answers 200");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// Runs a query with a bearer token that must succeed and returns its `data`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.graphql_as(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
     /// Runs a query with a bearer token and returns the response.
     pub async fn post_with_token(&self, token: &str, query: &str) -> reqwest::Response {
         self.client

@@ -12,6 +12,7 @@
 mod access;
 mod api_keys;
 mod auth;
+mod booking;
 mod demo_data;
 mod graphiql;
 mod health;
