@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod http;
 mod limits;
+mod live;
 mod migrations;
 mod nodes;
 mod pagination;
