@@ -86,6 +86,14 @@ pub struct BookRequest {
     pub reason: Option<String>,
 }
 
+struct NewEnrolment {
+    session_id: Uuid,
+    participant_id: Uuid,
+    status: EnrolmentStatus,
+    queue_number: Option<i64>,
+    moved_from_id: Option<Uuid>,
+}
+
 /// Who cancels: the participant themselves (within the course's deadline) or staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelledBy {
@@ -179,6 +187,36 @@ impl<'a> Change<'a> {
             .await?;
         self.history(enrolment.id, change, Some(enrolment.status), to, reason)
             .await
+    }
+
+    /// Inserts an enrolment; the unique index on active enrolments is the last line of
+    /// defence against a double booking.
+    async fn insert_enrolment(&self, new: NewEnrolment) -> Result<Uuid, TxError> {
+        let id = Uuid::new_v4();
+        let waitlisted = new.status == EnrolmentStatus::Waitlisted;
+        enrolment::Entity::insert(enrolment::ActiveModel {
+            id: Set(id),
+            session_id: Set(new.session_id),
+            participant_id: Set(new.participant_id),
+            status: Set(new.status),
+            waitlisted_at: Set(waitlisted.then_some(self.now)),
+            external_id: Set(None),
+            queue_number: Set(new.queue_number),
+            moved_from_id: Set(new.moved_from_id),
+            created_at: Set(self.now),
+            updated_at: Set(self.now),
+        })
+        .exec_without_returning(self.txn)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Refusal::new(
+                UserErrorCode::AlreadyEnrolled,
+                "already enrolled in this session",
+            )
+            .into(),
+            _ => TxError::from(error),
+        })?;
+        Ok(id)
     }
 
     /// Keeps one step of an enrolment's history.
@@ -336,23 +374,16 @@ pub async fn book(
         (EnrolmentStatus::Waitlisted, Some(seats.waiting + 1))
     };
     let waitlisted = status == EnrolmentStatus::Waitlisted;
-    let id = Uuid::new_v4();
-    enrolment::Entity::insert(enrolment::ActiveModel {
-        id: Set(id),
-        session_id: Set(session.id),
-        participant_id: Set(participant.id),
-        status: Set(status),
-        waitlisted_at: Set(waitlisted.then_some(change.now)),
-        external_id: Set(None),
-        // The version is raised by every locked change: a strictly rising arrival number.
-        queue_number: Set(waitlisted.then_some(session.availability_version)),
-        moved_from_id: Set(None),
-        created_at: Set(change.now),
-        updated_at: Set(change.now),
-    })
-    .exec_without_returning(change.txn)
-    .await
-    .map_err(duplicate_as_refusal)?;
+    let id = change
+        .insert_enrolment(NewEnrolment {
+            session_id: session.id,
+            participant_id: participant.id,
+            status,
+            // The version is raised by every locked change: a strictly rising arrival number.
+            queue_number: waitlisted.then_some(session.availability_version),
+            moved_from_id: None,
+        })
+        .await?;
     let kind = if waitlisted {
         EnrolmentChangeKind::Waitlisted
     } else {
@@ -415,17 +446,7 @@ pub async fn cancel(
     let session = change.lock_session(found.session_id, FIELD).await?;
     // Read again under the lock: it may have changed while we waited.
     let enrolment = change.enrolment(enrolment_id, FIELD).await?;
-    if !matches!(
-        enrolment.status,
-        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted
-    ) {
-        return Err(Refusal::new(
-            UserErrorCode::EnrolmentNotActive,
-            "this enrolment is no longer confirmed or waiting",
-        )
-        .at(FIELD)
-        .into());
-    }
+    require_active(&enrolment, FIELD)?;
     match by {
         CancelledBy::Participant(_) => {
             let course = change.course(session.course_id).await?;
@@ -513,17 +534,7 @@ pub async fn move_enrolment(
         .lock_sessions((found.session_id, FIELD), (to_session_id, TO))
         .await?;
     let enrolment = change.enrolment(enrolment_id, FIELD).await?;
-    if !matches!(
-        enrolment.status,
-        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted
-    ) {
-        return Err(Refusal::new(
-            UserErrorCode::EnrolmentNotActive,
-            "only a confirmed or waiting enrolment can be moved",
-        )
-        .at(FIELD)
-        .into());
-    }
+    require_active(&enrolment, FIELD)?;
     if to.course_id != from.course_id {
         return Err(Refusal::new(
             UserErrorCode::DifferentCourse,
@@ -532,14 +543,7 @@ pub async fn move_enrolment(
         .at(TO)
         .into());
     }
-    if to.status == entity::enums::SessionStatus::Cancelled {
-        return Err(Refusal::new(
-            UserErrorCode::SessionCancelled,
-            "that session was cancelled",
-        )
-        .at(TO)
-        .into());
-    }
+    require_not_cancelled(&to).map_err(|refusal| refusal.at(TO))?;
     if to.status == entity::enums::SessionStatus::Completed || change.now >= to.starts_at {
         return Err(
             Refusal::new(UserErrorCode::BookingClosed, "that session has started")
@@ -573,22 +577,15 @@ pub async fn move_enrolment(
         );
     }
 
-    let id = Uuid::new_v4();
-    enrolment::Entity::insert(enrolment::ActiveModel {
-        id: Set(id),
-        session_id: Set(to.id),
-        participant_id: Set(enrolment.participant_id),
-        status: Set(EnrolmentStatus::Confirmed),
-        waitlisted_at: Set(None),
-        external_id: Set(None),
-        queue_number: Set(None),
-        moved_from_id: Set(Some(enrolment.id)),
-        created_at: Set(change.now),
-        updated_at: Set(change.now),
-    })
-    .exec_without_returning(change.txn)
-    .await
-    .map_err(duplicate_as_refusal)?;
+    let id = change
+        .insert_enrolment(NewEnrolment {
+            session_id: to.id,
+            participant_id: enrolment.participant_id,
+            status: EnrolmentStatus::Confirmed,
+            queue_number: None,
+            moved_from_id: Some(enrolment.id),
+        })
+        .await?;
     change
         .history(
             id,
@@ -647,13 +644,7 @@ pub async fn record_attendance(
     marks: &[(Uuid, bool)],
 ) -> Result<Outcome, TxError> {
     let session = change.lock_session(session_id, "input.sessionId").await?;
-    if session.status == entity::enums::SessionStatus::Cancelled {
-        return Err(Refusal::new(
-            UserErrorCode::SessionCancelled,
-            "this session was cancelled",
-        )
-        .into());
-    }
+    require_not_cancelled(&session)?;
     if change.now < session.starts_at {
         return Err(Refusal::new(
             UserErrorCode::SessionNotStarted,
@@ -726,13 +717,7 @@ pub async fn change_capacity(
     capacity: i32,
 ) -> Result<Outcome, TxError> {
     let session = change.lock_session(session_id, "input.sessionId").await?;
-    if session.status == entity::enums::SessionStatus::Cancelled {
-        return Err(Refusal::new(
-            UserErrorCode::SessionCancelled,
-            "this session was cancelled",
-        )
-        .into());
-    }
+    require_not_cancelled(&session)?;
     let course = change.course(session.course_id).await?;
     if !(1..=course.max_participants).contains(&capacity) {
         return Err(Refusal::new(
@@ -769,13 +754,7 @@ pub async fn set_booking_open(
     open: bool,
 ) -> Result<Outcome, TxError> {
     let session = change.lock_session(session_id, "input.sessionId").await?;
-    if session.status == entity::enums::SessionStatus::Cancelled {
-        return Err(Refusal::new(
-            UserErrorCode::SessionCancelled,
-            "this session was cancelled",
-        )
-        .into());
-    }
+    require_not_cancelled(&session)?;
     let session = update_session(change.txn, session.id, |update| {
         update.col_expr(session::Column::BookingOpen, Expr::value(open))
     })
@@ -829,6 +808,33 @@ async fn update_session(
         .into_iter()
         .next()
         .ok_or_else(|| TxError::Db(DbErr::RecordNotFound("a locked session".into())))
+}
+
+/// Only confirmed and waiting enrolments can be cancelled or moved.
+fn require_active(enrolment: &enrolment::Model, field: &str) -> Result<(), Refusal> {
+    if matches!(
+        enrolment.status,
+        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted
+    ) {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            UserErrorCode::EnrolmentNotActive,
+            "this enrolment is no longer confirmed or waiting",
+        )
+        .at(field))
+    }
+}
+
+fn require_not_cancelled(session: &session::Model) -> Result<(), Refusal> {
+    if session.status == entity::enums::SessionStatus::Cancelled {
+        Err(Refusal::new(
+            UserErrorCode::SessionCancelled,
+            "this session was cancelled",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Locks a participant, so that their bookings for different sessions of one course are made
@@ -973,18 +979,6 @@ async fn check_not_enrolled(
         .into());
     }
     Ok(())
-}
-
-/// The unique index on active enrolments is the last line of defence against double booking.
-fn duplicate_as_refusal(error: DbErr) -> TxError {
-    match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Refusal::new(
-            UserErrorCode::AlreadyEnrolled,
-            "already enrolled in this session",
-        )
-        .into(),
-        _ => error.into(),
-    }
 }
 
 /// The places on their waiting lists of these enrolments (1 is next), for those waiting.

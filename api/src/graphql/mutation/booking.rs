@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Simpl
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationResult, Performed, parse_id as id, perform, require_staff};
+use super::{MutationOptions, MutationResult, Performed, parse_id as id, perform, require_staff};
 use crate::{
     auth::{Role, Viewer, policy},
     db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
@@ -45,11 +45,9 @@ pub struct BookSeatInput {
     #[graphql(default)]
     pub override_eligibility: bool,
     pub reason: Option<String>,
-    /// Repeating a request with the same key returns the first answer and changes nothing.
+    #[graphql(flatten)]
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
-    #[serde(skip)]
-    pub client_mutation_id: Option<String>,
+    pub options: MutationOptions,
 }
 
 #[derive(SimpleObject)]
@@ -78,10 +76,9 @@ pub struct CancelEnrolmentInput {
     pub enrolment_id: ID,
     /// Required when staff or a sync client cancel on someone's behalf.
     pub reason: Option<String>,
+    #[graphql(flatten)]
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
-    #[serde(skip)]
-    pub client_mutation_id: Option<String>,
+    pub options: MutationOptions,
 }
 
 #[derive(SimpleObject)]
@@ -106,10 +103,9 @@ pub struct MoveEnrolmentInput {
     /// Another session of the same course, with a free seat.
     pub to_session_id: ID,
     pub reason: Option<String>,
+    #[graphql(flatten)]
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
-    #[serde(skip)]
-    pub client_mutation_id: Option<String>,
+    pub options: MutationOptions,
 }
 
 #[derive(SimpleObject)]
@@ -154,10 +150,9 @@ pub struct RecordAttendanceInput {
     pub session_id: ID,
     /// Each enrolment at most once; all are recorded, or none.
     pub marks: Vec<AttendanceMark>,
+    #[graphql(flatten)]
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
-    #[serde(skip)]
-    pub client_mutation_id: Option<String>,
+    pub options: MutationOptions,
 }
 
 #[derive(SimpleObject)]
@@ -346,7 +341,7 @@ impl BookingMutation {
                 perform(
                     ctx,
                     "bookSeat",
-                    input.idempotency_key.as_deref(),
+                    input.options.idempotency_key.as_deref(),
                     &input,
                     move |change, live| {
                         let request = request.clone();
@@ -357,7 +352,7 @@ impl BookingMutation {
             }
         };
         Ok(BookSeatPayload {
-            result: performed.result(input.client_mutation_id),
+            result: performed.result(input.options.client_mutation_id),
             status: performed.made().and_then(|o| o.status).map(Into::into),
             waiting_list_place: performed.made().and_then(|o| o.waiting_list_place),
             enrolment_id: performed.made().and_then(|o| o.enrolment_id),
@@ -394,7 +389,7 @@ impl BookingMutation {
                 perform(
                     ctx,
                     "cancelEnrolment",
-                    input.idempotency_key.as_deref(),
+                    input.options.idempotency_key.as_deref(),
                     &input,
                     move |change, live| {
                         let reason = reason.clone();
@@ -407,7 +402,7 @@ impl BookingMutation {
             }
         };
         Ok(CancelEnrolmentPayload {
-            result: performed.result(input.client_mutation_id),
+            result: performed.result(input.options.client_mutation_id),
             enrolment_id: performed.made().and_then(|o| o.enrolment_id),
         })
     }
@@ -441,7 +436,7 @@ impl BookingMutation {
                 perform(
                     ctx,
                     "moveEnrolment",
-                    input.idempotency_key.as_deref(),
+                    input.options.idempotency_key.as_deref(),
                     &input,
                     move |change, live| {
                         let reason = reason.clone();
@@ -461,7 +456,7 @@ impl BookingMutation {
             }
         };
         Ok(MoveEnrolmentPayload {
-            result: performed.result(input.client_mutation_id),
+            result: performed.result(input.options.client_mutation_id),
             enrolment_id: performed.made().and_then(|o| o.enrolment_id),
             previous_enrolment_id: performed.made().and_then(|o| o.previous_enrolment_id),
         })
@@ -480,7 +475,7 @@ impl BookingMutation {
                 perform(
                     ctx,
                     "recordAttendance",
-                    input.idempotency_key.as_deref(),
+                    input.options.idempotency_key.as_deref(),
                     &input,
                     move |change, live| {
                         let marks = marks.clone();
@@ -493,7 +488,7 @@ impl BookingMutation {
             }
         };
         Ok(RecordAttendancePayload {
-            result: performed.result(input.client_mutation_id),
+            result: performed.result(input.options.client_mutation_id),
             enrolment_ids: performed
                 .made()
                 .map(|o| o.enrolment_ids.clone())

@@ -9,7 +9,7 @@
 mod booking;
 mod session;
 
-use async_graphql::{Context, MergedObject, SimpleObject};
+use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
 use chrono::Utc;
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
@@ -38,6 +38,16 @@ pub struct UserError {
     pub message: String,
     /// The input field at fault, such as `input.sessionId`.
     pub field: Option<String>,
+}
+
+/// What every mutation's input takes besides its own fields.
+#[derive(InputObject, Debug, Default)]
+pub struct MutationOptions {
+    /// Repeating a request with the same key (a UUID, say) returns the first answer and changes
+    /// nothing; keys are remembered for at least 24 hours, per caller.
+    pub idempotency_key: Option<String>,
+    /// Returned unchanged in the payload.
+    pub client_mutation_id: Option<String>,
 }
 
 /// What every payload carries.

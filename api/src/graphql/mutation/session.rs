@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObjec
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationResult, Performed, parse_id, perform, require_staff};
+use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_staff};
 use crate::{
     db::booking,
     domain::{booking::Refusal, ids::SessionId},
@@ -23,10 +23,9 @@ pub struct ChangeSessionCapacityInput {
     pub session_id: ID,
     /// At least the seats already confirmed, at most the course's maximum.
     pub capacity: i32,
+    #[graphql(flatten)]
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
-    #[serde(skip)]
-    pub client_mutation_id: Option<String>,
+    pub options: MutationOptions,
 }
 
 #[derive(InputObject, Serialize, Debug)]
@@ -34,10 +33,9 @@ pub struct SetSessionBookingOpenInput {
     pub session_id: ID,
     /// False closes booking; true reopens it within the booking window.
     pub open: bool,
+    #[graphql(flatten)]
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
-    #[serde(skip)]
-    pub client_mutation_id: Option<String>,
+    pub options: MutationOptions,
 }
 
 /// The answer of a change to a session's seats.
@@ -91,7 +89,7 @@ impl SessionBookingMutation {
                 perform(
                     ctx,
                     "changeSessionCapacity",
-                    input.idempotency_key.as_deref(),
+                    input.options.idempotency_key.as_deref(),
                     &input,
                     move |change, live| {
                         Box::pin(async move {
@@ -102,7 +100,7 @@ impl SessionBookingMutation {
                 .await?
             }
         };
-        Ok(payload(&performed, input.client_mutation_id))
+        Ok(payload(&performed, input.options.client_mutation_id))
     }
 
     /// Staff: closes booking for a session, or reopens it. Reopening gives free seats to the
@@ -120,7 +118,7 @@ impl SessionBookingMutation {
                 perform(
                     ctx,
                     "setSessionBookingOpen",
-                    input.idempotency_key.as_deref(),
+                    input.options.idempotency_key.as_deref(),
                     &input,
                     move |change, live| {
                         Box::pin(async move {
@@ -131,6 +129,6 @@ impl SessionBookingMutation {
                 .await?
             }
         };
-        Ok(payload(&performed, input.client_mutation_id))
+        Ok(payload(&performed, input.options.client_mutation_id))
     }
 }
