@@ -20,7 +20,10 @@
     "}",
     "",
   ].join("\n");
-  var fetcher = GraphiQL.createFetcher({ url: "/graphql" });
+  // Subscriptions go over a WebSocket on the same path; the Headers tab's Authorization is sent
+  // in the connection's first message.
+  var socket = (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host;
+  var fetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: socket + "/graphql" });
   var root = ReactDOM.createRoot(document.getElementById("graphiql"));
   root.render(
     React.createElement(GraphiQL, {
