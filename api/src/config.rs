@@ -50,9 +50,9 @@ pub struct Settings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
-    /// How long an idempotency key is remembered: a retry within this time gets the first
-    /// answer.
-    #[arg(long, env = "IDEMPOTENCY_KEY_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_HOURS, value_parser = clap::value_parser!(u32).range(1..=720))]
+    /// How long an idempotency key is remembered, in hours (24 to 720): a retry within this
+    /// time gets the first answer.
+    #[arg(long, env = "IDEMPOTENCY_KEY_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_HOURS, value_parser = clap::value_parser!(u32).range(24..=720))]
     pub idempotency_key_hours: u32,
 
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.

@@ -133,15 +133,28 @@ async fn forward(mut listener: PgListener, sender: broadcast::Sender<LiveChange>
                     Err(error) => tracing::warn!(error = %error, "ignored a malformed live change"),
                 }
             }
-            // The connection was lost; the listener reconnects on the next call. What was said
-            // in between is gone, so subscribers re-read.
-            Ok(None) => {
-                tracing::warn!("live changes: lost the database connection, reconnecting");
+            // The connection was lost: what was announced meanwhile is gone. Listen again
+            // first, then have subscribers re-read, so that nothing committed after their
+            // re-read goes unheard.
+            Ok(None) | Err(_) => {
+                tracing::warn!("live changes: lost the database connection, listening again");
+                listen_again(&mut listener).await;
                 let _ = sender.send(LiveChange::Resync);
             }
+        }
+    }
+}
+
+/// Reconnects and listens again, waiting a second between tries.
+async fn listen_again(listener: &mut PgListener) {
+    loop {
+        // Forget the channel (without a connection this only forgets it), then listen on a
+        // fresh connection; sqlx would otherwise list the channel twice.
+        let _ = listener.unlisten(CHANNEL).await;
+        match listener.listen(CHANNEL).await {
+            Ok(()) => return,
             Err(error) => {
-                tracing::warn!(error = %error, "live changes: cannot listen, retrying in 1 s");
-                let _ = sender.send(LiveChange::Resync);
+                tracing::warn!(error = %error, "live changes: cannot listen yet, retrying in 1 s");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }

@@ -55,6 +55,19 @@ impl MigrationTrait for Migration {
         .await?;
         // The place in the queue: the session's availability version when the person joined it.
         add_column(manager, "enrolments", &mut big_integer_null("queue_number")).await?;
+        // Those already waiting keep their arrival order, ahead of anyone who joins later (new
+        // numbers start at 1): the earliest gets the lowest number.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE enrolments SET queue_number = -1 - (
+                    SELECT COUNT(*) FROM enrolments AS later
+                    WHERE later.status = 'WAITLISTED'
+                      AND (later.created_at > enrolments.created_at
+                           OR (later.created_at = enrolments.created_at AND later.id > enrolments.id)))
+                 WHERE status = 'WAITLISTED' AND queue_number IS NULL",
+            )
+            .await?;
         // The enrolment this one replaced when staff moved a booking.
         add_column(manager, "enrolments", &mut uuid_null("moved_from_id")).await?;
         manager

@@ -611,6 +611,18 @@ async fn participants_cancel_until_the_deadline_and_staff_with_a_reason() {
     let staff = app.token(Role::Coordinator);
     let no_reason = app.data_as(&staff, CANCEL, input.clone()).await;
     assert_eq!(user_error(&no_reason["cancelEnrolment"]), "REASON_REQUIRED");
+    // A NUL byte is bad input, not a database failure to retry.
+    let nul = app
+        .data_as(
+            &staff,
+            CANCEL,
+            json!({ "input": { "enrolmentId": seat["enrolment"]["id"], "reason": "ziek\u{0}" } }),
+        )
+        .await;
+    assert_eq!(
+        nul["cancelEnrolment"]["userErrors"],
+        json!([{ "code": "BAD_USER_INPUT", "field": "input.reason" }])
+    );
     let id = uuid_of(&seat["enrolment"]["id"]);
     assert_eq!(status_of(&app, id).await, EnrolmentStatus::Confirmed);
 
@@ -898,7 +910,10 @@ async fn a_repeat_while_the_first_is_running_is_told_to_retry_and_an_abandoned_k
     // As if a first request with this key were running now in another process.
     let running = idempotency_key::ActiveModel {
         id: Set(Uuid::new_v4()),
-        scope: Set(format!("participant-{}", mayor.id)),
+        scope: Set(api::db::idempotency::scope_of(&format!(
+            "participant-{}",
+            mayor.id
+        ))),
         key: Set("sleutel".into()),
         operation: Set("bookSeat".into()),
         request_hash: Set(book_input_hash(&global_session(&session))),

@@ -64,6 +64,9 @@ impl Outcome {
 /// Who a booking is for.
 #[derive(Debug, Clone)]
 pub enum Booker {
+    /// The participant calling.
+    Myself(Uuid),
+    /// A participant staff or a sync client name.
     Existing(Uuid),
     New(NewParticipant),
 }
@@ -110,18 +113,20 @@ pub struct Change<'a> {
 }
 
 impl<'a> Change<'a> {
-    pub fn new(txn: &'a DatabaseTransaction, actor: Actor, now: DateTime<Utc>) -> Self {
+    pub fn new(txn: &'a DatabaseTransaction, actor: Actor) -> Self {
         Self {
             txn,
             actor,
-            now,
+            now: Utc::now(),
             live: Vec::new(),
         }
     }
 
-    /// Locks a session for this transaction and returns it as it now stands.
-    async fn lock_session(&self, id: Uuid, field: &str) -> Result<session::Model, TxError> {
-        session::Entity::update_many()
+    /// Locks a session for this transaction and returns it as it now stands. The clock is read
+    /// again once the lock is held, so the changes of one session are recorded in the order in
+    /// which they were made, and the rules see the time they apply at.
+    async fn lock_session(&mut self, id: Uuid, field: &str) -> Result<session::Model, TxError> {
+        let locked = session::Entity::update_many()
             .col_expr(
                 session::Column::AvailabilityVersion,
                 Expr::col(session::Column::AvailabilityVersion).add(1),
@@ -131,12 +136,14 @@ impl<'a> Change<'a> {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| Refusal::not_found("session", field).into())
+            .ok_or_else(|| TxError::from(Refusal::not_found("session", field)))?;
+        self.now = Utc::now();
+        Ok(locked)
     }
 
     /// Locks two sessions, in id order.
     async fn lock_sessions(
-        &self,
+        &mut self,
         first: (Uuid, &str),
         second: (Uuid, &str),
     ) -> Result<(session::Model, session::Model), TxError> {
@@ -359,7 +366,10 @@ pub async fn book(
         .into());
     }
     let participant = match &request.booker {
-        Booker::Existing(id) => lock_participant(change.txn, *id).await?,
+        Booker::Myself(id) => lock_participant(change.txn, *id, None).await?,
+        Booker::Existing(id) => {
+            lock_participant(change.txn, *id, Some("input.participantId")).await?
+        }
         Booker::New(details) => create_participant(change.txn, details, change.now).await?,
     };
     check_eligibility(change.txn, &course, &participant, request).await?;
@@ -389,11 +399,9 @@ pub async fn book(
     } else {
         EnrolmentChangeKind::Booked
     };
-    let reason = request
-        .override_eligibility
-        .then_some(())
-        .and(request.reason.as_deref());
-    change.history(id, kind, None, status, reason).await?;
+    change
+        .history(id, kind, None, status, request.reason.as_deref())
+        .await?;
     let topic = if waitlisted {
         "enrolment.waitlisted"
     } else {
@@ -711,7 +719,7 @@ pub async fn record_attendance(
 /// Changes a session's capacity: never below the seats taken nor above the course's maximum.
 /// More seats go to the waiting list at once.
 pub async fn change_capacity(
-    change: Change<'_>,
+    mut change: Change<'_>,
     live: &Live,
     session_id: Uuid,
     capacity: i32,
@@ -739,7 +747,7 @@ pub async fn change_capacity(
         .at("input.capacity")
         .into());
     }
-    let session = update_session(change.txn, session.id, |update| {
+    let session = update_session(&change, session.id, |update| {
         update.col_expr(session::Column::Capacity, Expr::value(capacity))
     })
     .await?;
@@ -748,14 +756,14 @@ pub async fn change_capacity(
 
 /// Closes or reopens booking by hand; reopening gives free seats to the waiting list.
 pub async fn set_booking_open(
-    change: Change<'_>,
+    mut change: Change<'_>,
     live: &Live,
     session_id: Uuid,
     open: bool,
 ) -> Result<Outcome, TxError> {
     let session = change.lock_session(session_id, "input.sessionId").await?;
     require_not_cancelled(&session)?;
-    let session = update_session(change.txn, session.id, |update| {
+    let session = update_session(&change, session.id, |update| {
         update.col_expr(session::Column::BookingOpen, Expr::value(open))
     })
     .await?;
@@ -796,14 +804,14 @@ async fn session_changed(
 }
 
 async fn update_session(
-    txn: &DatabaseTransaction,
+    change: &Change<'_>,
     id: Uuid,
     set: impl FnOnce(sea_orm::UpdateMany<session::Entity>) -> sea_orm::UpdateMany<session::Entity>,
 ) -> Result<session::Model, TxError> {
     set(session::Entity::update_many())
-        .col_expr(session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(session::Column::UpdatedAt, Expr::value(change.now))
         .filter(session::Column::Id.eq(id))
-        .exec_with_returning(txn)
+        .exec_with_returning(change.txn)
         .await?
         .into_iter()
         .next()
@@ -842,6 +850,7 @@ fn require_not_cancelled(session: &session::Model) -> Result<(), Refusal> {
 async fn lock_participant(
     txn: &DatabaseTransaction,
     id: Uuid,
+    field: Option<&str>,
 ) -> Result<participant::Model, TxError> {
     participant::Entity::update_many()
         .col_expr(
@@ -853,7 +862,13 @@ async fn lock_participant(
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| Refusal::not_found("participant", "input.participantId").into())
+        .ok_or_else(|| {
+            let refusal = Refusal::new(UserErrorCode::NotFound, "participant not found");
+            match field {
+                Some(field) => refusal.at(field).into(),
+                None => refusal.into(),
+            }
+        })
 }
 
 async fn create_participant(

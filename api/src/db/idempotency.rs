@@ -39,6 +39,11 @@ pub fn request_hash(operation: &str, input: &serde_json::Value) -> String {
     format!("{:x}", hasher.finalize())
 }
 
+/// Whose keys: the caller's actor id, hashed (a token's subject may be long, or an address).
+pub fn scope_of(actor_id: &str) -> String {
+    format!("{:x}", Sha256::digest(actor_id.as_bytes()))
+}
+
 pub struct KeyRequest<'a> {
     /// Whose key: keys of different callers never meet.
     pub scope: &'a str,
@@ -104,8 +109,11 @@ pub async fn claim(
                 return Ok(Claim::InProgress);
             }
             IdempotencyState::InProgress => {
-                // Abandoned: take it over, unless another repeat just did.
+                // Abandoned: take it over, unless another repeat just did. The row gets a new
+                // id, so the request that abandoned it can neither complete nor release it.
+                let id = Uuid::new_v4();
                 let taken = idempotency_key::Entity::update_many()
+                    .col_expr(idempotency_key::Column::Id, Expr::value(id))
                     .col_expr(
                         idempotency_key::Column::LockedUntil,
                         Expr::value(now + lease),
@@ -116,7 +124,7 @@ pub async fn claim(
                     .exec(db)
                     .await?;
                 return Ok(if taken.rows_affected == 1 {
-                    Claim::Fresh(existing.id)
+                    Claim::Fresh(id)
                 } else {
                     Claim::InProgress
                 });
@@ -126,18 +134,19 @@ pub async fn claim(
     Ok(Claim::InProgress)
 }
 
-/// Stores the answer of a claimed key.
-pub async fn complete(db: &impl ConnectionTrait, id: Uuid, response: &str) -> Result<(), DbErr> {
-    idempotency_key::Entity::update_many()
+/// Stores the answer of a claimed key; false when the claim was lost to another request.
+pub async fn complete(db: &impl ConnectionTrait, id: Uuid, response: &str) -> Result<bool, DbErr> {
+    let stored = idempotency_key::Entity::update_many()
         .col_expr(
             idempotency_key::Column::State,
             Expr::value(IdempotencyState::Completed),
         )
         .col_expr(idempotency_key::Column::Response, Expr::value(response))
         .filter(idempotency_key::Column::Id.eq(id))
+        .filter(idempotency_key::Column::State.eq(IdempotencyState::InProgress))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(stored.rows_affected == 1)
 }
 
 /// Gives a claimed key up after a failure that may pass, so a retry can run the work.

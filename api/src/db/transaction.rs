@@ -105,14 +105,20 @@ pub fn is_transient(error: &DbErr) -> bool {
     let Some(code) = error.code() else {
         return false;
     };
-    match code.as_ref() {
+    if error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
         // serialization_failure, deadlock_detected, lock_not_available
-        "40001" | "40P01" | "55P03" => true,
-        // SQLite's primary result codes SQLITE_BUSY (5) and SQLITE_LOCKED (6), also extended.
-        other => other
-            .parse::<u32>()
-            .is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
+        return matches!(code.as_ref(), "40001" | "40P01" | "55P03");
     }
+    // SQLite's primary result codes SQLITE_BUSY (5) and SQLITE_LOCKED (6), also extended.
+    error
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+        && code
+            .parse::<u32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 #[cfg(test)]

@@ -143,18 +143,36 @@ pub fn cancellable_until(session: &session::Model, deadline_hours: i32) -> DateT
     session.starts_at - Duration::hours(i64::from(deadline_hours))
 }
 
-/// A reason given by staff: trimmed, not empty, at most 1000 characters.
-pub fn reason(value: Option<&str>, field: &str) -> Result<Option<String>, Refusal> {
+/// Free text from a client: trimmed, empty as none, at most `max` characters, and no control
+/// characters (PostgreSQL refuses NUL outright; the rest have no place in a name or a reason).
+pub fn text(
+    value: Option<&str>,
+    field: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<Option<String>, Refusal> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if value.chars().count() > 1000 {
+    if value.chars().count() > max {
         return Err(Refusal::bad_input(
             field,
-            "a reason has at most 1000 characters",
+            format!("at most {max} characters"),
+        ));
+    }
+    let allowed = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'));
+    if !value.chars().all(allowed) {
+        return Err(Refusal::bad_input(
+            field,
+            "control characters are not allowed",
         ));
     }
     Ok(Some(value.to_owned()))
+}
+
+/// A reason given by staff: free text of at most 1000 characters, lines allowed.
+pub fn reason(value: Option<&str>, field: &str) -> Result<Option<String>, Refusal> {
+    text(value, field, 1000, true)
 }
 
 #[cfg(test)]
@@ -239,5 +257,11 @@ mod tests {
             reason(Some(&long), "r").unwrap_err().code,
             UserErrorCode::BadUserInput
         );
+        assert_eq!(
+            reason(Some("twee\nregels"), "r").unwrap().as_deref(),
+            Some("twee\nregels")
+        );
+        assert!(reason(Some("nul\0byte"), "r").is_err());
+        assert!(text(Some("naam\nmet regel"), "n", 200, false).is_err());
     }
 }

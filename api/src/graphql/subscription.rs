@@ -1,7 +1,11 @@
 //! Subscriptions, served over WebSocket (`graphql-transport-ws`): a session's seats, and a
 //! participant's own enrolment. Each first answers with how things stand, then again whenever
-//! they change; what it sends is read from the database, never taken on trust from the message
-//! that announced the change.
+//! they change. Seats come with the change that committed them (counted under the session's
+//! lock, with its version, so older news never follows newer); an enrolment is read anew, since
+//! a change elsewhere in its session moves its place in the queue. When changes may have been
+//! missed (`Resync`), both read again, retrying until the database answers.
+
+use std::time::Duration;
 
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::{Stream, stream};
@@ -88,6 +92,26 @@ async fn enrolment_update(
     )))
 }
 
+/// Reads until the database answers, pausing longer each time (up to 10 s); a subscriber that
+/// goes meanwhile ends the stream, and with it the reading.
+async fn until_read<T, F, Fut>(mut read: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ApiError>>,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match read().await {
+            Ok(found) => return found,
+            Err(_) => {
+                tracing::warn!("live: could not read the current state, retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 /// The next change that may concern a subscriber, or `None` when the hub has closed. A
 /// subscriber that fell behind hears `Resync`.
 async fn next_change(receiver: &mut Receiver<LiveChange>) -> Option<LiveChange> {
@@ -147,12 +171,9 @@ impl Subscription {
                                 version: change.version,
                             });
                         }
-                        LiveChange::Resync => match availability(&db, id).await {
-                            Ok(found) => pending = found,
-                            Err(_) => {
-                                tracing::warn!("live availability: could not re-read a session");
-                            }
-                        },
+                        LiveChange::Resync => {
+                            pending = until_read(|| availability(&db, id)).await;
+                        }
                         _ => {}
                     }
                 }
@@ -212,12 +233,9 @@ impl Subscription {
                         LiveChange::Resync => true,
                     };
                     if concerns {
-                        match enrolment_update(&db, id).await {
-                            Ok(found) => pending = found.map(|(_, update)| update),
-                            Err(_) => {
-                                tracing::warn!("live enrolment: could not re-read an enrolment")
-                            }
-                        }
+                        pending = until_read(|| enrolment_update(&db, id))
+                            .await
+                            .map(|(_, update)| update);
                     }
                 }
             },

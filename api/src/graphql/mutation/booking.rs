@@ -9,7 +9,7 @@ use crate::{
     auth::{Role, Viewer, policy},
     db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
     domain::{
-        booking::{Refusal, reason},
+        booking::{Refusal, reason, text},
         ids::{EnrolmentId, ParticipantId, SessionId},
     },
     error::{ApiError, FieldResult},
@@ -232,7 +232,7 @@ fn book_request(
                 Err(refusal) => return Ok(Err(refusal)),
             }
         }
-        Booker::Existing(*own)
+        Booker::Myself(*own)
     } else if on_behalf {
         match (&input.participant_id, &input.new_participant) {
             (Some(given), None) => {
@@ -273,57 +273,37 @@ fn book_request(
 /// Checks the details of a new participant; e-mail addresses are kept trimmed and in lower case.
 fn new_participant(input: &NewParticipantInput) -> Result<NewParticipant, Refusal> {
     let field = |name: &str| format!("input.newParticipant.{name}");
-    let full_name = input.full_name.trim();
-    if full_name.is_empty() || full_name.chars().count() > 200 {
-        return Err(Refusal::bad_input(
-            &field("fullName"),
-            "a name has 1 to 200 characters",
-        ));
-    }
-    let email = input.email.trim().to_lowercase();
-    let plausible = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+    let full_name = text(Some(&input.full_name), &field("fullName"), 200, false)?
+        .ok_or_else(|| Refusal::bad_input(&field("fullName"), "a name is required"))?;
+    let email = text(Some(&input.email), &field("email"), 254, false)?
+        .map(|email| email.to_lowercase())
+        .filter(|email| plausible_email(email))
+        .ok_or_else(|| Refusal::bad_input(&field("email"), "this is not an e-mail address"))?;
+    Ok(NewParticipant {
+        full_name,
+        email,
+        phone: text(input.phone.as_deref(), &field("phone"), 40, false)?,
+        role: input.role.into(),
+        external_id: text(
+            input.external_id.as_deref(),
+            &field("externalId"),
+            100,
+            false,
+        )?,
+    })
+}
+
+/// One `@`, something before it, a dotted domain after it, no spaces: what can be checked
+/// without sending mail.
+fn plausible_email(email: &str) -> bool {
+    !email.chars().any(char::is_whitespace)
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
+                && !domain.contains('@')
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-        });
-    if !plausible {
-        return Err(Refusal::bad_input(
-            &field("email"),
-            "this is not an e-mail address",
-        ));
-    }
-    let phone = input
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
-    if phone.is_some_and(|p| p.chars().count() > 40) {
-        return Err(Refusal::bad_input(
-            &field("phone"),
-            "a phone number has at most 40 characters",
-        ));
-    }
-    let external_id = input
-        .external_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
-    if external_id.is_some_and(|p| p.len() > 100) {
-        return Err(Refusal::bad_input(
-            &field("externalId"),
-            "an external id has at most 100 characters",
-        ));
-    }
-    Ok(NewParticipant {
-        full_name: full_name.to_owned(),
-        email,
-        phone: phone.map(str::to_owned),
-        role: input.role.into(),
-        external_id: external_id.map(str::to_owned),
-    })
+        })
 }
 
 #[Object]

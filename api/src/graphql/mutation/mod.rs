@@ -11,8 +11,9 @@ mod session;
 
 use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
 use chrono::Utc;
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::{
     auth::{Actor, Viewer, policy},
@@ -153,7 +154,7 @@ pub async fn perform<I, F>(
 ) -> FieldResult<Performed>
 where
     I: Serialize,
-    F: for<'a> FnMut(Change<'a>, Live) -> TxFuture<'a, Outcome>,
+    F: for<'a> FnMut(Change<'a>, Live) -> TxFuture<'a, Outcome> + Send + 'static,
 {
     let data = request_data(ctx)?;
     let actor = actor(ctx)?;
@@ -167,8 +168,9 @@ where
             }
             let input = serde_json::to_value(input).map_err(anyhow::Error::from)?;
             let hash = idempotency::request_hash(operation, &input);
+            let scope = idempotency::scope_of(&actor.id);
             let request = KeyRequest {
-                scope: &actor.id,
+                scope: &scope,
                 key,
                 operation,
                 request_hash: &hash,
@@ -199,30 +201,53 @@ where
         }
     };
 
-    let result = transaction::write(&data.db, |txn: &DatabaseTransaction| {
-        let change = Change::new(txn, actor.clone(), now);
-        let made = work(change, data.live.clone());
-        Box::pin(async move {
-            let outcome = made.await?;
-            if let Some(id) = claimed {
-                let answer = serde_json::to_string(&outcome)
-                    .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-                idempotency::complete(txn, id, &answer).await?;
-            }
-            Ok(outcome)
+    // The change runs to its end in a task of its own: a client that gives up (or a request
+    // that times out) must not cut a commit off from its idempotency answer or its live update.
+    let db = data.db.clone();
+    let live = data.live.clone();
+    let finished = tokio::spawn(async move {
+        let result = transaction::write(&db, |txn: &DatabaseTransaction| {
+            let change = Change::new(txn, actor.clone());
+            let made = work(change, live.clone());
+            Box::pin(async move {
+                let outcome = made.await?;
+                if let Some(id) = claimed {
+                    let answer = serde_json::to_string(&outcome)
+                        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                    // Another request took the key over (our lease ran out): it does the work.
+                    if !idempotency::complete(txn, id, &answer).await? {
+                        return Err(TxError::Busy);
+                    }
+                }
+                Ok(outcome)
+            })
         })
+        .await;
+        settle(&db, &live, claimed, result).await
     })
     .await;
-
     // What this request loaded before may have changed.
     loaders::forget_changeable(&data.loaders);
+    let outcome = finished
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("a change panicked: {error}")))??;
+    Ok(Performed {
+        outcome,
+        replayed: false,
+    })
+}
+
+/// After the transaction: delivers live changes, stores a refusal for its key, or frees the key
+/// after a failure that may pass.
+async fn settle(
+    db: &DatabaseConnection,
+    live: &Live,
+    claimed: Option<Uuid>,
+    result: Result<Outcome, TxError>,
+) -> Result<Outcome, ApiError> {
     match result {
         Ok(outcome) => {
-            data.live.committed(&outcome.live);
-            Ok(Performed {
-                outcome,
-                replayed: false,
-            })
+            live.committed(&outcome.live);
+            Ok(outcome)
         }
         Err(TxError::Refused(refusal)) => {
             let outcome = Outcome::refused(refusal);
@@ -230,36 +255,30 @@ where
                 // A refusal changes nothing, so it is stored on its own; if that fails, the
                 // key is freed and a retry is simply refused again.
                 let stored = match serde_json::to_string(&outcome) {
-                    Ok(answer) => idempotency::complete(&data.db, id, &answer).await,
+                    Ok(answer) => idempotency::complete(db, id, &answer).await.map(|_| ()),
                     Err(error) => Err(sea_orm::DbErr::Custom(error.to_string())),
                 };
                 if let Err(error) = stored {
                     tracing::warn!(error = %error, "could not store a refusal for its idempotency key");
-                    release(data, id).await;
+                    release(db, id).await;
                 }
             }
-            Ok(Performed {
-                outcome,
-                replayed: false,
+            Ok(outcome)
+        }
+        Err(failure) => {
+            if let Some(id) = claimed {
+                release(db, id).await;
+            }
+            Err(match failure {
+                TxError::Db(error) => ApiError::Database(error),
+                TxError::Busy | TxError::Refused(_) => ApiError::TryAgain,
             })
-        }
-        Err(TxError::Busy) => {
-            if let Some(id) = claimed {
-                release(data, id).await;
-            }
-            Err(ApiError::TryAgain.into())
-        }
-        Err(TxError::Db(error)) => {
-            if let Some(id) = claimed {
-                release(data, id).await;
-            }
-            Err(ApiError::Database(error).into())
         }
     }
 }
 
-async fn release(data: &crate::graphql::RequestData, id: uuid::Uuid) {
-    if let Err(error) = idempotency::release(&data.db, id).await {
+async fn release(db: &DatabaseConnection, id: Uuid) {
+    if let Err(error) = idempotency::release(db, id).await {
         tracing::warn!(error = %error, "could not release an idempotency key; it frees itself when its lease ends");
     }
 }
