@@ -117,7 +117,7 @@ pub async fn run() -> anyhow::Result<()> {
             let db = db::connect(
                 &cli.settings.database_url,
                 1,
-                statement_timeout(&cli.settings),
+                cli.settings.limits.database_timeouts(),
                 Default::default(),
             )
             .await?;
@@ -129,7 +129,7 @@ pub async fn run() -> anyhow::Result<()> {
             let db = db::connect(
                 &cli.settings.database_url,
                 1,
-                statement_timeout(&cli.settings),
+                cli.settings.limits.database_timeouts(),
                 Default::default(),
             )
             .await?;
@@ -179,8 +179,4 @@ async fn api_key_command(db: &DatabaseConnection, command: ApiKeyCommand) -> any
         }
     }
     Ok(())
-}
-
-fn statement_timeout(settings: &Settings) -> std::time::Duration {
-    std::time::Duration::from_secs(settings.limits.statement_timeout_seconds)
 }

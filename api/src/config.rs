@@ -18,6 +18,8 @@ mod defaults {
     pub const RATE_LIMIT_PER_MINUTE: u32 = 600;
     pub const RATE_LIMIT_ANONYMOUS_PER_MINUTE: u32 = 120;
     pub const DB_STATEMENT_TIMEOUT_SECONDS: u64 = 5;
+    /// Six tries of this, with their pauses, end well within the request time-out.
+    pub const DB_LOCK_TIMEOUT_MS: u64 = 1000;
     pub const JWT_LEEWAY_SECONDS: u64 = 30;
     pub const JWT_ISSUER: &str = "training-platform";
     pub const JWT_AUDIENCE: &str = "training-api";
@@ -113,6 +115,21 @@ pub struct LimitSettings {
     /// Longest one SQL statement may run on PostgreSQL, in seconds.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = defaults::DB_STATEMENT_TIMEOUT_SECONDS)]
     pub statement_timeout_seconds: u64,
+
+    /// Longest a write waits for a lock (PostgreSQL `lock_timeout`, SQLite's busy timeout), in
+    /// milliseconds; a write that waits longer is retried, and after a few tries refused with
+    /// TRY_AGAIN.
+    #[arg(long, env = "DB_LOCK_TIMEOUT_MS", default_value_t = defaults::DB_LOCK_TIMEOUT_MS)]
+    pub lock_timeout_ms: u64,
+}
+
+impl LimitSettings {
+    pub fn database_timeouts(&self) -> crate::db::Timeouts {
+        crate::db::Timeouts {
+            statement: std::time::Duration::from_secs(self.statement_timeout_seconds),
+            lock: std::time::Duration::from_millis(self.lock_timeout_ms),
+        }
+    }
 }
 
 impl Default for LimitSettings {
@@ -129,6 +146,7 @@ impl Default for LimitSettings {
             rate_limit_per_minute: defaults::RATE_LIMIT_PER_MINUTE,
             rate_limit_anonymous_per_minute: defaults::RATE_LIMIT_ANONYMOUS_PER_MINUTE,
             statement_timeout_seconds: defaults::DB_STATEMENT_TIMEOUT_SECONDS,
+            lock_timeout_ms: defaults::DB_LOCK_TIMEOUT_MS,
         }
     }
 }

@@ -30,7 +30,7 @@ impl Application {
         let db = db::connect(
             &settings.database_url,
             settings.database_max_connections,
-            Duration::from_secs(settings.limits.statement_timeout_seconds),
+            settings.limits.database_timeouts(),
             metrics.db_statements.clone(),
         )
         .await?;

@@ -1001,3 +1001,46 @@ async fn audience_roles_come_from_the_course() {
         "BOOKING_CLOSED"
     );
 }
+
+#[tokio::test]
+async fn a_write_that_keeps_waiting_for_a_lock_is_refused_as_retryable_and_changes_nothing() {
+    use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+
+    let app = spawn_app_with(|settings| settings.limits.lock_timeout_ms = 50).await;
+    let session = bookable_session(&app, 10).await;
+    let mayor = insert_participant(&app.db).await;
+    // Another writer holds the session (PostgreSQL) or the database (SQLite) and does not let go.
+    let holder = app
+        .db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await
+        .unwrap();
+    if holder.get_database_backend() == sea_orm::DbBackend::Postgres {
+        holder
+            .execute_unprepared(&format!(
+                "SELECT id FROM sessions WHERE id = '{}' FOR UPDATE",
+                session.id
+            ))
+            .await
+            .unwrap();
+    }
+    let token = app.participant_token(mayor.id);
+    let input =
+        json!({ "input": { "sessionId": global_session(&session), "idempotencyKey": "wacht" } });
+    let without_key = json!({ "input": { "sessionId": global_session(&session) } });
+    for attempt in [without_key, input.clone()] {
+        let busy = app.graphql_as(&token, BOOK, attempt).await;
+        assert_eq!(error_code(&busy), "TRY_AGAIN", "{busy}");
+        assert_eq!(busy["errors"][0]["extensions"]["retryable"], true);
+    }
+    holder.rollback().await.unwrap();
+
+    assert!(enrolments_of(&app, &session).await.is_empty());
+    // The key was given up, so the retry does the work.
+    let retried = app.data_as(&token, BOOK, input).await;
+    assert_eq!(retried["bookSeat"]["status"], "CONFIRMED");
+    assert_eq!(retried["bookSeat"]["replayed"], false);
+}

@@ -21,12 +21,21 @@ use migration::{Migrator, MigratorTrait};
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, sqlx::sqlite::SqliteJournalMode};
 
+/// How long the database may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Longest one statement may run (PostgreSQL).
+    pub statement: Duration,
+    /// Longest a statement waits for a lock: PostgreSQL's `lock_timeout`, SQLite's busy timeout.
+    pub lock: Duration,
+}
+
 /// Opens the pool; creates the folder of a SQLite file when it does not exist yet. Every statement
 /// run through the pool is counted in `statements`.
 pub async fn connect(
     url: &str,
     max_connections: u32,
-    statement_timeout: Duration,
+    timeouts: Timeouts,
     statements: Counter,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url)
@@ -49,16 +58,19 @@ pub async fn connect(
         .sqlx_logging(false)
         // A runaway statement is stopped by the database itself (PostgreSQL; SQLite has no such limit).
         .map_sqlx_postgres_opts(move |postgres| {
-            postgres.options([(
-                "statement_timeout",
-                format!("{}ms", statement_timeout.as_millis()),
-            )])
+            postgres.options([
+                (
+                    "statement_timeout",
+                    format!("{}ms", timeouts.statement.as_millis()),
+                ),
+                ("lock_timeout", format!("{}ms", timeouts.lock.as_millis())),
+            ])
         })
-        .map_sqlx_sqlite_opts(|sqlite| {
+        .map_sqlx_sqlite_opts(move |sqlite| {
             // WAL lets readers work while one connection writes; writers wait their turn.
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(timeouts.lock)
                 .foreign_keys(true)
         });
     let mut db = Database::connect(options)

@@ -176,9 +176,11 @@ where
                 request_hash: &hash,
             };
             let settings = data.idempotency;
-            match idempotency::claim(&data.db, &request, now, settings.lease, settings.kept_for)
-                .await?
-            {
+            let claim =
+                idempotency::claim(&data.db, &request, now, settings.lease, settings.kept_for)
+                    .await
+                    .map_err(db_failure)?;
+            match claim {
                 Claim::Fresh(id) => Some(id),
                 Claim::Replay(answer) => {
                     let outcome = serde_json::from_str(&answer).map_err(anyhow::Error::from)?;
@@ -270,10 +272,19 @@ async fn settle(
                 release(db, id).await;
             }
             Err(match failure {
-                TxError::Db(error) => ApiError::Database(error),
+                TxError::Db(error) => db_failure(error),
                 TxError::Busy | TxError::Refused(_) => ApiError::TryAgain,
             })
         }
+    }
+}
+
+/// A database failure that may pass (a lock held too long) is the caller's to retry.
+fn db_failure(error: sea_orm::DbErr) -> ApiError {
+    if transaction::is_transient(&error) {
+        ApiError::TryAgain
+    } else {
+        ApiError::Database(error)
     }
 }
 
