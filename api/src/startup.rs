@@ -119,7 +119,9 @@ impl Application {
 /// is harmless.
 fn spawn_idempotency_purge(db: DatabaseConnection, kept_for: chrono::Duration) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(600));
+        // The first run is one period after the start, not at it: a start stays quiet.
+        let period = Duration::from_secs(600);
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             every.tick().await;
             match db::idempotency::purge(&db, Utc::now() - kept_for).await {
