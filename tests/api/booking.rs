@@ -1044,3 +1044,63 @@ async fn a_write_that_keeps_waiting_for_a_lock_is_refused_as_retryable_and_chang
     assert_eq!(retried["bookSeat"]["status"], "CONFIRMED");
     assert_eq!(retried["bookSeat"]["replayed"], false);
 }
+
+#[tokio::test]
+async fn idempotency_keys_are_kept_a_day_and_then_forgotten() {
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let mayor = insert_participant(&app.db).await;
+    let scope = api::db::idempotency::scope_of(&format!("participant-{}", mayor.id));
+    let key = |name: &str, age: Duration| idempotency_key::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        scope: Set(scope.clone()),
+        key: Set(name.into()),
+        operation: Set("bookSeat".into()),
+        request_hash: Set(book_input_hash(&global_session(&session))),
+        state: Set(IdempotencyState::Completed),
+        // A stored refusal: replaying it would answer BOOKING_CLOSED.
+        response: Set(Some(
+            r#"{"refusal":{"code":"BOOKING_CLOSED","message":"closed","field":null}}"#.into(),
+        )),
+        created_at: Set(Utc::now() - age),
+        locked_until: Set(Utc::now() - age),
+    };
+    key("gisteren", Duration::hours(23))
+        .insert(&app.db)
+        .await
+        .unwrap();
+    key("eergisteren", Duration::hours(25))
+        .insert(&app.db)
+        .await
+        .unwrap();
+    let token = app.participant_token(mayor.id);
+    let book = |name: &str| json!({ "input": { "sessionId": global_session(&session), "idempotencyKey": name } });
+
+    // Within a day the stored answer is the answer.
+    let replayed = app.data_as(&token, BOOK, book("gisteren")).await;
+    assert_eq!(replayed["bookSeat"]["replayed"], true);
+    assert_eq!(user_error(&replayed["bookSeat"]), "BOOKING_CLOSED");
+    // After a day the key is forgotten and the request runs.
+    let fresh = app.data_as(&token, BOOK, book("eergisteren")).await;
+    assert_eq!(fresh["bookSeat"]["replayed"], false);
+    assert_eq!(fresh["bookSeat"]["status"], "CONFIRMED");
+
+    // The purge every process runs now and then forgets keys older than a day.
+    key("oud", Duration::hours(30))
+        .insert(&app.db)
+        .await
+        .unwrap();
+    let purged = api::db::idempotency::purge(&app.db, Utc::now() - Duration::hours(24))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    let left: Vec<String> = idempotency_key::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(!left.contains(&"oud".to_owned()));
+}
