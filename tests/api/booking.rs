@@ -1104,3 +1104,102 @@ async fn idempotency_keys_are_kept_a_day_and_then_forgotten() {
     assert_eq!(left.len(), 2, "{left:?}");
     assert!(!left.contains(&"oud".to_owned()));
 }
+
+#[tokio::test]
+async fn a_ministry_system_books_and_cancels_on_behalf_but_cannot_override() {
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let (_, sync) =
+        api::db::api_key::create_api_key(&app.db, "Testkoppeling", MachineRole::SyncClient)
+            .await
+            .unwrap();
+    let mayor = insert_participant(&app.db).await;
+    let booked = app
+        .data_as(
+            &sync,
+            BOOK,
+            json!({ "input": { "sessionId": global_session(&session),
+                               "participantId": ParticipantId(mayor.id).to_global() } }),
+        )
+        .await;
+    assert_eq!(booked["bookSeat"]["status"], "CONFIRMED");
+    let id = booked["bookSeat"]["enrolment"]["id"].clone();
+    let change = enrolment_change::Entity::find()
+        .filter(enrolment_change::Column::EnrolmentId.eq(uuid_of(&id)))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.actor_role, "SyncClient");
+    assert!(
+        change.actor.starts_with("api-key:"),
+        "a key id, never a name"
+    );
+
+    let cancelled = app
+        .data_as(
+            &sync,
+            CANCEL,
+            json!({ "input": { "enrolmentId": id, "reason": "afgemeld in het ministeriesysteem" } }),
+        )
+        .await;
+    assert_eq!(
+        cancelled["cancelEnrolment"]["enrolment"]["status"],
+        "CANCELLED"
+    );
+
+    let override_attempt = app
+        .graphql_as(
+            &sync,
+            BOOK,
+            json!({ "input": { "sessionId": global_session(&session),
+                               "participantId": ParticipantId(mayor.id).to_global(),
+                               "overrideEligibility": true, "reason": "x" } }),
+        )
+        .await;
+    assert_eq!(error_code(&override_attempt), "FORBIDDEN");
+    let moved = app
+        .graphql_as(
+            &sync,
+            MOVE,
+            json!({ "input": { "enrolmentId": id, "toSessionId": global_session(&session) } }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&moved),
+        "FORBIDDEN",
+        "moves are for the service desk"
+    );
+}
+
+#[tokio::test]
+async fn a_course_may_allow_booking_more_than_one_session() {
+    let app = spawn_app().await;
+    let course = app.brochure_course().await;
+    let mut repeatable: entity::course::ActiveModel = course.clone().into();
+    repeatable.allow_repeat_enrolment = Set(true);
+    repeatable.update(&app.db).await.unwrap();
+    let first = bookable_session(&app, 10).await;
+    let second = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(40),
+        10,
+    )
+    .await;
+    let mayor = insert_participant(&app.db).await;
+    assert_eq!(
+        book_self(&app, &first, mayor.id).await["status"],
+        "CONFIRMED"
+    );
+    assert_eq!(
+        book_self(&app, &second, mayor.id).await["status"],
+        "CONFIRMED"
+    );
+    // Still once per session.
+    assert_eq!(
+        user_error(&book_self(&app, &second, mayor.id).await),
+        "ALREADY_ENROLLED"
+    );
+}
