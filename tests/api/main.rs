@@ -28,3 +28,4 @@ mod programme;
 mod schema;
 mod statements;
 mod time_zone;
+mod visibility;

@@ -260,9 +260,21 @@ async fn courses_are_filtered_by_status_theme_and_audience() {
     };
 
     let published = app.data(query, json!({})).await;
+    // Drafts are for staff; to everyone else they do not exist.
     let drafts = app
-        .data(query, json!({ "filter": { "status": ["DRAFT"] } }))
+        .data_as(
+            &app.token(api::auth::Role::Coordinator),
+            query,
+            json!({ "filter": { "status": ["DRAFT"] } }),
+        )
         .await;
+    let hidden = app
+        .data(
+            query,
+            json!({ "filter": { "status": ["DRAFT", "ARCHIVED"] } }),
+        )
+        .await;
+    assert_eq!(hidden["courses"], json!({ "totalCount": 0, "edges": [] }));
     let theme = app
         .data(query, json!({ "filter": { "theme": "Weerbaar Bestuur" } }))
         .await;

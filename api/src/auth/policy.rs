@@ -48,6 +48,15 @@ pub fn can_book_for_others(viewer: &Viewer) -> bool {
     can_manage_bookings(viewer) || matches!(viewer.role(), Some(Role::SyncClient))
 }
 
+/// Draft and archived courses, and their sessions and modules: staff and sync clients. For
+/// everyone else they do not exist.
+pub fn can_see_unpublished(viewer: &Viewer) -> bool {
+    matches!(
+        viewer.role(),
+        Some(Role::Coordinator | Role::Administrator | Role::SyncClient)
+    )
+}
+
 /// Reads of personal data by staff or machines are written to the audit trail; a participant
 /// reading their own record is not.
 pub fn is_audited(viewer: &Viewer) -> bool {

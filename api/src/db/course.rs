@@ -19,12 +19,17 @@ pub struct CourseFilter {
     pub statuses: Vec<CourseStatus>,
     pub theme: Option<String>,
     pub audience_role: Option<ParticipantRole>,
+    /// Published courses only, whatever `statuses` asks: what the public may see.
+    pub published_only: bool,
 }
 
 fn condition(filter: &CourseFilter) -> Condition {
     let mut condition = Condition::all();
     if !filter.statuses.is_empty() {
         condition = condition.add(course::Column::Status.is_in(filter.statuses.iter().copied()));
+    }
+    if filter.published_only {
+        condition = condition.add(course::Column::Status.eq(CourseStatus::Published));
     }
     if let Some(theme) = &filter.theme {
         condition = condition.add(course::Column::Theme.eq(theme.as_str()));

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{enrolment, enums::*, session};
+use entity::{course, enrolment, enums::*, session};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -29,6 +29,8 @@ pub struct SessionFilter {
     /// Empty means any status.
     pub statuses: Vec<SessionStatus>,
     pub has_seats_left: Option<bool>,
+    /// Sessions of published courses only: what the public may see.
+    pub published_courses_only: bool,
 }
 
 /// The seats taken in a session, as a sub-select on `sessions`.
@@ -60,6 +62,17 @@ fn condition(filter: &SessionFilter) -> Condition {
     }
     if !filter.statuses.is_empty() {
         condition = condition.add(session::Column::Status.is_in(filter.statuses.iter().copied()));
+    }
+    if filter.published_courses_only {
+        condition = condition.add(
+            session::Column::CourseId.in_subquery(
+                Query::select()
+                    .column(course::Column::Id)
+                    .from(course::Entity)
+                    .and_where(course::Column::Status.eq(CourseStatus::Published))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(has_seats_left) = filter.has_seats_left {
         let capacity = Expr::col((session::Entity, session::Column::Capacity));

@@ -18,7 +18,10 @@ use crate::{
     db::{booking::waiting_places, people, session as sessions},
     domain::ids::{EnrolmentId, SessionId},
     error::{ApiError, FieldResult},
-    graphql::{context::request_data, types::enums::EnrolmentStatus},
+    graphql::{
+        context::request_data,
+        types::{course_visible, enums::EnrolmentStatus},
+    },
     live::LiveChange,
 };
 
@@ -136,9 +139,15 @@ impl Subscription {
         let db = data.db.clone();
         // Listen first, then read: a change in between is heard, never lost.
         let receiver = data.live.subscribe();
-        let first = availability(&db, id)
-            .await?
-            .ok_or(ApiError::NotFound { what: "session" })?;
+        let session = sessions::find_session_by_id(&db, SessionId(id)).await?;
+        let visible = match &session {
+            Some(session) => course_visible(ctx, session.course_id).await?,
+            None => false,
+        };
+        let first = match availability(&db, id).await? {
+            Some(first) if visible => first,
+            _ => return Err(ApiError::NotFound { what: "session" }.into()),
+        };
         let state = (receiver, db, None::<SessionAvailability>, Some(first));
         Ok(stream::unfold(
             state,

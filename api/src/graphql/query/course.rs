@@ -1,6 +1,7 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
+    auth::policy,
     db::course::{find_course_by_id, find_course_by_slug, list_courses},
     domain::{
         ids::CourseId,
@@ -8,7 +9,7 @@ use crate::{
     },
     error::{ApiError, FieldResult},
     graphql::{
-        context::db,
+        context::{db, viewer},
         types::{Course, CourseConnection, CourseFilter, course_connection},
     },
 };
@@ -35,7 +36,7 @@ impl CourseQuery {
             last,
             before,
         })?;
-        let filter = filter.unwrap_or_default().into_db();
+        let filter = filter.unwrap_or_default().into_db(viewer(ctx)?);
         let courses = list_courses(db(ctx)?, &filter, &page).await?;
         Ok(course_connection(courses, filter))
     }
@@ -60,6 +61,10 @@ impl CourseQuery {
                 .into());
             }
         };
-        Ok(course.map(Course))
+        let visible = course.filter(|course| {
+            course.status == entity::enums::CourseStatus::Published
+                || viewer(ctx).is_ok_and(policy::can_see_unpublished)
+        });
+        Ok(visible.map(Course))
     }
 }

@@ -9,7 +9,8 @@ use crate::{
     graphql::{
         context::loaders,
         types::{
-            Course, Location, Module, Node, Organisation, Session, load_enrolment, load_participant,
+            Course, Location, Module, Node, Organisation, Session, course_visible, load_enrolment,
+            load_participant,
         },
     },
 };
@@ -24,18 +25,18 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
     let loaders = loaders(ctx)?;
     let uuid = id.uuid;
     Ok(match id.node_type {
-        NodeType::Course => loaders
-            .load_one(CourseId(uuid))
-            .await?
-            .map(|m| Node::Course(Course(m))),
-        NodeType::Module => loaders
-            .load_one(ModuleId(uuid))
-            .await?
-            .map(|m| Node::Module(Module(m))),
-        NodeType::Session => loaders
-            .load_one(SessionId(uuid))
-            .await?
-            .map(|m| Node::Session(Session(m))),
+        NodeType::Course => match loaders.load_one(CourseId(uuid)).await? {
+            Some(m) if course_visible(ctx, m.id).await? => Some(Node::Course(Course(m))),
+            _ => None,
+        },
+        NodeType::Module => match loaders.load_one(ModuleId(uuid)).await? {
+            Some(m) if course_visible(ctx, m.course_id).await? => Some(Node::Module(Module(m))),
+            _ => None,
+        },
+        NodeType::Session => match loaders.load_one(SessionId(uuid)).await? {
+            Some(m) if course_visible(ctx, m.course_id).await? => Some(Node::Session(Session(m))),
+            _ => None,
+        },
         NodeType::Location => loaders
             .load_one(LocationId(uuid))
             .await?

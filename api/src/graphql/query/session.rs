@@ -8,8 +8,8 @@ use crate::{
     },
     error::FieldResult,
     graphql::{
-        context::db,
-        types::{Session, SessionConnection, SessionFilter, session_connection},
+        context::{db, viewer},
+        types::{Session, SessionConnection, SessionFilter, course_visible, session_connection},
     },
 };
 
@@ -35,7 +35,7 @@ impl SessionQuery {
             last,
             before,
         })?;
-        let filter = filter.unwrap_or_default().into_db()?;
+        let filter = filter.unwrap_or_default().into_db(viewer(ctx)?)?;
         let sessions = list_sessions(db(ctx)?, &filter, &page).await?;
         Ok(session_connection(
             sessions,
@@ -46,6 +46,11 @@ impl SessionQuery {
     /// One session; null when there is none.
     async fn session(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Session>> {
         let session = find_session_by_id(db(ctx)?, SessionId::from_global(&id, "id")?).await?;
-        Ok(session.map(Session))
+        match session {
+            Some(session) if course_visible(ctx, session.course_id).await? => {
+                Ok(Some(Session(session)))
+            }
+            _ => Ok(None),
+        }
     }
 }

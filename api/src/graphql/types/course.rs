@@ -4,6 +4,8 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, NaiveTime, Utc};
 use entity::course;
 
+use crate::auth::{Viewer, policy};
+
 use super::{
     Module, Organisation, SessionConnection,
     connection::{SessionTotal, session_connection},
@@ -239,8 +241,10 @@ pub struct CourseFilter {
 }
 
 impl CourseFilter {
-    pub fn into_db(self) -> db::course::CourseFilter {
+    /// The filter as asked; callers who may not see unpublished courses see published ones only.
+    pub fn into_db(self, viewer: &Viewer) -> db::course::CourseFilter {
         db::course::CourseFilter {
+            published_only: !policy::can_see_unpublished(viewer),
             statuses: self
                 .status
                 .unwrap_or_else(|| vec![CourseStatus::Published])
@@ -251,4 +255,14 @@ impl CourseFilter {
             audience_role: self.audience.map(Into::into),
         }
     }
+}
+
+/// Whether the caller may see this course, and so its sessions and modules: published courses
+/// are public, drafts and archived ones are for staff and sync clients only.
+pub async fn course_visible(ctx: &Context<'_>, course_id: uuid::Uuid) -> FieldResult<bool> {
+    if policy::can_see_unpublished(crate::graphql::context::viewer(ctx)?) {
+        return Ok(true);
+    }
+    let course = loaders(ctx)?.load_one(CourseId(course_id)).await?;
+    Ok(course.is_some_and(|c| c.status == entity::enums::CourseStatus::Published))
 }

@@ -16,7 +16,7 @@ pub(crate) use connection::connection;
 pub use connection::{
     CourseConnection, SessionConnection, SessionTotal, course_connection, session_connection,
 };
-pub use course::{Course, CourseFilter};
+pub use course::{Course, CourseFilter, course_visible};
 pub use location::Location;
 pub use module::Module;
 pub use node::Node;

@@ -195,6 +195,8 @@ impl CourseSessionFilter {
                 .map(Into::into)
                 .collect(),
             has_seats_left: self.has_seats_left,
+            // The course's own list: the course was visible, so are its sessions.
+            published_courses_only: false,
         }
     }
 }
@@ -209,11 +211,16 @@ pub struct SessionFilter {
 }
 
 impl SessionFilter {
-    pub fn into_db(self) -> crate::error::ApiResult<db::session::SessionFilter> {
+    /// The filter as asked; callers who may not see unpublished courses see their sessions
+    /// nowhere.
+    pub fn into_db(self, viewer: &Viewer) -> crate::error::ApiResult<db::session::SessionFilter> {
         let course_id = self
             .course_id
             .map(|id| CourseId::from_global(&id, "filter.courseId"))
             .transpose()?;
-        Ok(self.sessions.into_db(course_id))
+        Ok(db::session::SessionFilter {
+            published_courses_only: !policy::can_see_unpublished(viewer),
+            ..self.sessions.into_db(course_id)
+        })
     }
 }
