@@ -23,6 +23,7 @@ mod live;
 mod migrations;
 mod nodes;
 mod pagination;
+mod planning;
 mod processes;
 mod programme;
 mod schema;

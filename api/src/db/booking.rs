@@ -20,46 +20,16 @@ use sea_orm::{
     QuerySelect, SqlErr,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, QueryStatementBuilder},
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+pub use super::change::{Change, Outcome};
 use super::{session::count_seats, transaction::TxError};
 use crate::{
     audit,
-    auth::Actor,
     domain::booking::{self as rules, Refusal, UserErrorCode},
     live::{Availability, Live, LiveChange},
 };
-
-/// The answer of a booking mutation, as stored for idempotent replays.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub enrolment_id: Option<Uuid>,
-    /// For a move: the enrolment that was left.
-    pub previous_enrolment_id: Option<Uuid>,
-    pub session_id: Option<Uuid>,
-    /// For attendance: the enrolments marked.
-    #[serde(default)]
-    pub enrolment_ids: Vec<Uuid>,
-    /// The enrolment's status right after the change.
-    pub status: Option<EnrolmentStatus>,
-    /// The place on the waiting list right after the change (1 is next).
-    pub waiting_list_place: Option<i64>,
-    pub refusal: Option<Refusal>,
-    /// What subscribers must hear once the change has committed; not part of the answer.
-    #[serde(skip)]
-    pub live: Vec<LiveChange>,
-}
-
-impl Outcome {
-    pub fn refused(refusal: Refusal) -> Self {
-        Self {
-            refusal: Some(refusal),
-            ..Self::default()
-        }
-    }
-}
 
 /// Who a booking is for.
 #[derive(Debug, Clone)]
@@ -104,24 +74,7 @@ pub enum CancelledBy {
     Staff,
 }
 
-/// One transaction's changes, with who makes them and when.
-pub struct Change<'a> {
-    txn: &'a DatabaseTransaction,
-    actor: Actor,
-    now: DateTime<Utc>,
-    live: Vec<LiveChange>,
-}
-
-impl<'a> Change<'a> {
-    pub fn new(txn: &'a DatabaseTransaction, actor: Actor) -> Self {
-        Self {
-            txn,
-            actor,
-            now: Utc::now(),
-            live: Vec::new(),
-        }
-    }
-
+impl Change<'_> {
     /// Locks a session for this transaction and returns it as it now stands. The clock is read
     /// again once the lock is held, so the changes of one session are recorded in the order in
     /// which they were made, and the rules see the time they apply at.
@@ -281,7 +234,7 @@ impl<'a> Change<'a> {
     }
 
     async fn audit(&self, action: &'static str, ids: &[Uuid]) -> Result<(), DbErr> {
-        audit::record_change(self.txn, &self.actor, action, "Enrolment", ids, self.now).await
+        self.audit_change(action, "Enrolment", ids).await
     }
 
     /// Gives freed seats to the waiting list, first come first served, while booking is open.
@@ -336,14 +289,6 @@ impl<'a> Change<'a> {
             booking_open: session.booking_open,
         }));
         Ok(())
-    }
-
-    /// Announces this transaction's changes (on PostgreSQL they leave on commit) and hands them
-    /// to the caller, who delivers them in-process after the commit where the database does not.
-    async fn finish(self, live: &Live, mut outcome: Outcome) -> Result<Outcome, TxError> {
-        live.announce(self.txn, &self.live).await?;
-        outcome.live = self.live;
-        Ok(outcome)
     }
 }
 

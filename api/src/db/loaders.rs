@@ -364,16 +364,26 @@ impl Loader<ChangesOf> for DbLoader {
     }
 }
 
-/// Forgets what a mutation may have changed, so the rest of the request reads it anew.
-pub fn forget_changeable(loaders: &Loaders) {
+/// Forgets everything loaded so far: after a mutation, the rest of the request reads anew.
+pub fn forget_everything(loaders: &Loaders) {
+    loaders.clear::<CourseId>();
     loaders.clear::<SessionId>();
+    loaders.clear::<LocationId>();
+    loaders.clear::<OrganisationId>();
+    loaders.clear::<ModuleId>();
     loaders.clear::<ParticipantId>();
     loaders.clear::<EnrolmentId>();
+    loaders.clear::<MunicipalityId>();
     loaders.clear::<EnrolmentsOf>();
+    loaders.clear::<GoalsOf>();
+    loaders.clear::<AudienceOf>();
+    loaders.clear::<TestimonialsOf>();
+    loaders.clear::<AttendeesOf>();
+    loaders.clear::<ModuleParent>();
+    loaders.clear::<TopicsOf>();
     loaders.clear::<SeatsOf>();
     loaders.clear::<SessionsOf>();
     loaders.clear::<SessionCountOf>();
-    loaders.clear::<AttendeesOf>();
     loaders.clear::<WaitingPlaceOf>();
     loaders.clear::<ChangesOf>();
 }

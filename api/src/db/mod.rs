@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod booking;
+pub mod change;
 pub mod course;
 pub mod idempotency;
 pub mod loaders;
@@ -10,6 +11,7 @@ pub mod location;
 pub mod module;
 pub mod organisation;
 pub mod people;
+pub mod planning;
 pub mod seed;
 pub mod session;
 pub mod transaction;

@@ -51,6 +51,10 @@ pub enum UserErrorCode {
     EnrolmentNotSeated,
     /// The idempotency key was used before with a different input.
     IdempotencyKeyReused,
+    /// Another course (or organisation) already has this slug.
+    SlugTaken,
+    /// An end that is not after its start.
+    EndBeforeStart,
 }
 
 /// A refusal: nothing was changed.

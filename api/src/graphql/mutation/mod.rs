@@ -7,6 +7,7 @@
 //! (`TRY_AGAIN`, `IDEMPOTENCY_KEY_IN_USE`, both with `extensions.retryable`) are GraphQL errors.
 
 mod booking;
+mod planning;
 mod session;
 
 use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
@@ -30,7 +31,11 @@ use crate::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(booking::BookingMutation, session::SessionBookingMutation);
+pub struct Mutation(
+    booking::BookingMutation,
+    session::SessionBookingMutation,
+    planning::PlanningMutation,
+);
 
 /// Why a mutation changed nothing.
 #[derive(SimpleObject, Debug, Clone)]
@@ -114,6 +119,15 @@ pub fn require_staff(viewer: &Viewer) -> FieldResult<()> {
         Viewer::Anonymous => Err(ApiError::Unauthenticated.into()),
         _ if policy::can_manage_bookings(viewer) => Ok(()),
         _ => Err(ApiError::ForbiddenTo("only the service desk can do this").into()),
+    }
+}
+
+/// Administrators only.
+pub fn require_administrator(viewer: &Viewer) -> FieldResult<()> {
+    match viewer.role() {
+        None => Err(ApiError::Unauthenticated.into()),
+        Some(crate::auth::Role::Administrator) if matches!(viewer, Viewer::Person { .. }) => Ok(()),
+        Some(_) => Err(ApiError::ForbiddenTo("only administrators can do this").into()),
     }
 }
 
@@ -229,7 +243,7 @@ where
     })
     .await;
     // What this request loaded before may have changed.
-    loaders::forget_changeable(&data.loaders);
+    loaders::forget_everything(&data.loaders);
     let outcome = finished
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("a change panicked: {error}")))??;
     Ok(Performed {

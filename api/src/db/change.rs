@@ -1,0 +1,97 @@
+//! What every write shares: one transaction, who makes the change and when, what subscribers
+//! must hear, and the answer that is stored for idempotent replays.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseTransaction, DbErr};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::transaction::TxError;
+use crate::{
+    audit,
+    auth::Actor,
+    domain::booking::Refusal,
+    live::{Live, LiveChange},
+};
+use entity::enums::EnrolmentStatus;
+
+/// The answer of a mutation, as stored for idempotent replays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The record a planning mutation created or changed.
+    #[serde(default)]
+    pub record_id: Option<Uuid>,
+    pub enrolment_id: Option<Uuid>,
+    /// For a move: the enrolment that was left.
+    pub previous_enrolment_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    /// For attendance: the enrolments marked.
+    #[serde(default)]
+    pub enrolment_ids: Vec<Uuid>,
+    /// The enrolment's status right after the change.
+    pub status: Option<EnrolmentStatus>,
+    /// The place on the waiting list right after the change (1 is next).
+    pub waiting_list_place: Option<i64>,
+    pub refusal: Option<Refusal>,
+    /// What subscribers must hear once the change has committed; not part of the answer.
+    #[serde(skip)]
+    pub live: Vec<LiveChange>,
+}
+
+impl Outcome {
+    pub fn for_record(id: Uuid) -> Self {
+        Self {
+            record_id: Some(id),
+            ..Self::default()
+        }
+    }
+
+    pub fn refused(refusal: Refusal) -> Self {
+        Self {
+            refusal: Some(refusal),
+            ..Self::default()
+        }
+    }
+}
+
+/// One transaction's changes, with who makes them and when.
+pub struct Change<'a> {
+    pub(super) txn: &'a DatabaseTransaction,
+    pub(super) actor: Actor,
+    /// When the change is made; read again once the locks it needs are held.
+    pub(super) now: DateTime<Utc>,
+    pub(super) live: Vec<LiveChange>,
+}
+
+impl<'a> Change<'a> {
+    pub fn new(txn: &'a DatabaseTransaction, actor: Actor) -> Self {
+        Self {
+            txn,
+            actor,
+            now: Utc::now(),
+            live: Vec::new(),
+        }
+    }
+
+    /// Records the change on the audit trail, in its own transaction.
+    pub(super) async fn audit_change(
+        &self,
+        action: &'static str,
+        record_type: &'static str,
+        ids: &[Uuid],
+    ) -> Result<(), DbErr> {
+        audit::record_change(self.txn, &self.actor, action, record_type, ids, self.now).await
+    }
+
+    /// Announces this transaction's changes (on PostgreSQL they leave on commit) and hands them
+    /// to the caller, who delivers them in-process after the commit where the database does not.
+    pub(super) async fn finish(
+        self,
+        live: &Live,
+        mut outcome: Outcome,
+    ) -> Result<Outcome, TxError> {
+        live.announce(self.txn, &self.live).await?;
+        outcome.live = self.live;
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,195 @@
+//! Administrators plan courses through the API: create, edit, publish, archive.
+
+use api::{
+    auth::Role,
+    domain::ids::{CourseId, OrganisationId},
+};
+use entity::audit_event;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const CREATE: &str = "mutation($input: CreateCourseInput!) { createCourse(input: $input) {
+    userErrors { code field } course { id slug status title goals audienceRoles maxParticipants } } }";
+const UPDATE: &str = "mutation($input: UpdateCourseInput!) { updateCourse(input: $input) {
+    userErrors { code field } course { slug title goals audienceRoles } } }";
+const PUBLISH: &str = "mutation($input: CourseStatusInput!) { publishCourse(input: $input) {
+    userErrors { code } course { status } } }";
+const ARCHIVE: &str = "mutation($input: CourseStatusInput!) { archiveCourse(input: $input) {
+    userErrors { code } course { status } } }";
+
+fn details(provider: &str, slug: &str) -> Value {
+    json!({
+        "slug": slug,
+        "title": "Omgaan met agressie aan de balie",
+        "introduction": "Een cursus om mee te testen.",
+        "method": "Oefenen met een acteur.",
+        "audience": "Gemeentesecretarissen",
+        "goals": ["eerste doel", "tweede doel"],
+        "audienceRoles": ["MUNICIPAL_SECRETARY"],
+        "maxParticipants": 12,
+        "durationDays": 1,
+        "dailyStartTime": "10:00:00",
+        "dailyEndTime": "15:00:00",
+        "providerId": provider,
+    })
+}
+
+fn user_errors(payload: &Value) -> Value {
+    payload["userErrors"].clone()
+}
+
+#[tokio::test]
+async fn an_administrator_creates_edits_publishes_and_archives_a_course() {
+    let app = spawn_app().await;
+    let provider = OrganisationId(app.brochure_course().await.provider_id).to_global();
+    let admin = app.token(Role::Administrator);
+
+    let created = app
+        .data_as(
+            &admin,
+            CREATE,
+            json!({ "input": { "details": details(&provider, "balie-agressie") } }),
+        )
+        .await["createCourse"]
+        .clone();
+    assert_eq!(user_errors(&created), json!([]));
+    let course = &created["course"];
+    assert_eq!(course["status"], "DRAFT");
+    assert_eq!(course["goals"], json!(["eerste doel", "tweede doel"]));
+    assert_eq!(course["audienceRoles"], json!(["MUNICIPAL_SECRETARY"]));
+    let id = course["id"].clone();
+    let by_slug = "{ course(slug: \"balie-agressie\") { status } }";
+    assert_eq!(
+        app.data(by_slug, json!({})).await["course"],
+        Value::Null,
+        "a draft is not public"
+    );
+
+    let mut changed = details(&provider, "balie-agressie");
+    changed["goals"] = json!(["één doel"]);
+    changed["audienceRoles"] = json!([]);
+    let updated = app
+        .data_as(
+            &admin,
+            UPDATE,
+            json!({ "input": { "courseId": id, "details": changed } }),
+        )
+        .await["updateCourse"]
+        .clone();
+    assert_eq!(user_errors(&updated), json!([]));
+    assert_eq!(updated["course"]["goals"], json!(["één doel"]));
+    assert_eq!(updated["course"]["audienceRoles"], json!([]));
+
+    let published = app
+        .data_as(&admin, PUBLISH, json!({ "input": { "courseId": id } }))
+        .await;
+    assert_eq!(published["publishCourse"]["course"]["status"], "PUBLISHED");
+    assert_eq!(
+        app.data(by_slug, json!({})).await["course"]["status"],
+        "PUBLISHED"
+    );
+
+    let archived = app
+        .data_as(&admin, ARCHIVE, json!({ "input": { "courseId": id } }))
+        .await;
+    assert_eq!(archived["archiveCourse"]["course"]["status"], "ARCHIVED");
+    assert_eq!(app.data(by_slug, json!({})).await["course"], Value::Null);
+
+    let audited = audit_event::Entity::find()
+        .filter(audit_event::Column::RecordType.eq("Course"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let actions: Vec<_> = audited.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "createCourse",
+        "updateCourse",
+        "publishCourse",
+        "archiveCourse",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn course_details_are_checked_and_a_refusal_changes_nothing() {
+    let app = spawn_app().await;
+    let brochure = app.brochure_course().await;
+    let provider = OrganisationId(brochure.provider_id).to_global();
+    let admin = app.token(Role::Administrator);
+    let refused = |mut input: Value, change: fn(&mut Value)| {
+        change(&mut input);
+        input
+    };
+    let cases: Vec<(Value, Value)> = vec![
+        (
+            refused(details(&provider, "x"), |_| {}),
+            json!([{ "code": "BAD_USER_INPUT", "field": "input.details.slug" }]),
+        ),
+        (
+            details(&provider, &brochure.slug),
+            json!([{ "code": "SLUG_TAKEN", "field": "input.details.slug" }]),
+        ),
+        (
+            refused(details(&provider, "nieuw"), |d| {
+                d["dailyEndTime"] = json!("09:00:00")
+            }),
+            json!([{ "code": "END_BEFORE_START", "field": "input.details.dailyEndTime" }]),
+        ),
+        (
+            refused(details(&provider, "nieuw"), |d| {
+                d["maxParticipants"] = json!(0)
+            }),
+            json!([{ "code": "BAD_USER_INPUT", "field": "input.details.maxParticipants" }]),
+        ),
+        (
+            refused(details(&provider, "nieuw"), |d| d["title"] = json!("  ")),
+            json!([{ "code": "BAD_USER_INPUT", "field": "input.details.title" }]),
+        ),
+        (
+            refused(
+                details(&OrganisationId(uuid::Uuid::new_v4()).to_global(), "nieuw"),
+                |_| {},
+            ),
+            json!([{ "code": "NOT_FOUND", "field": "input.details.providerId" }]),
+        ),
+        (
+            refused(details("kapot", "nieuw"), |_| {}),
+            json!([{ "code": "INVALID_ID", "field": "input.details.providerId" }]),
+        ),
+    ];
+    for (input, expected) in cases {
+        let answer = app
+            .data_as(&admin, CREATE, json!({ "input": { "details": input } }))
+            .await;
+        assert_eq!(user_errors(&answer["createCourse"]), expected);
+        assert_eq!(answer["createCourse"]["course"], Value::Null);
+    }
+    let count = entity::course::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(count, 1, "only the brochure's course");
+
+    // Only administrators plan courses.
+    let input = json!({ "input": { "details": details(&provider, "nieuw") } });
+    let coordinator = app
+        .graphql_as(&app.token(Role::Coordinator), CREATE, input.clone())
+        .await;
+    assert_eq!(error_code(&coordinator), "FORBIDDEN");
+    assert_eq!(
+        error_code(&app.graphql(CREATE, input).await),
+        "UNAUTHENTICATED"
+    );
+    let unknown = CourseId(uuid::Uuid::new_v4()).to_global();
+    let missing = app
+        .data_as(&admin, PUBLISH, json!({ "input": { "courseId": unknown } }))
+        .await;
+    assert_eq!(
+        user_errors(&missing["publishCourse"])[0]["code"],
+        "NOT_FOUND"
+    );
+}
