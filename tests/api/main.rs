@@ -26,6 +26,7 @@ mod pagination;
 mod planning;
 mod processes;
 mod programme;
+mod scheduling;
 mod schema;
 mod statements;
 mod time_zone;

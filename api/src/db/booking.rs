@@ -984,3 +984,223 @@ pub async fn waiting_places(
         .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.ahead + 1)).collect())
 }
+
+/// When and where a session is held, and how it is booked.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub course_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub location_id: Option<Uuid>,
+    /// The course's maximum when not given.
+    pub capacity: Option<i32>,
+    pub booking_opens_at: Option<DateTime<Utc>>,
+    pub booking_closes_at: Option<DateTime<Utc>>,
+}
+
+/// Schedules a session of a course.
+pub async fn schedule_session(
+    change: Change<'_>,
+    live: &Live,
+    new: &NewSession,
+) -> Result<Outcome, TxError> {
+    let Some(course) = course::Entity::find_by_id(new.course_id)
+        .one(change.txn)
+        .await?
+    else {
+        return Err(Refusal::not_found("course", "input.courseId").into());
+    };
+    if let Some(location) = new.location_id {
+        require_location(&change, location).await?;
+    }
+    let capacity = new.capacity.unwrap_or(course.max_participants);
+    if !(1..=course.max_participants).contains(&capacity) {
+        return Err(Refusal::new(
+            UserErrorCode::CapacityOutOfRange,
+            format!(
+                "the capacity must be between 1 and the course's maximum of {}",
+                course.max_participants
+            ),
+        )
+        .at("input.capacity")
+        .into());
+    }
+    let id = Uuid::new_v4();
+    session::Entity::insert(session::ActiveModel {
+        id: Set(id),
+        course_id: Set(course.id),
+        location_id: Set(new.location_id),
+        starts_at: Set(new.starts_at),
+        ends_at: Set(new.ends_at),
+        capacity: Set(capacity),
+        status: Set(entity::enums::SessionStatus::Scheduled),
+        booking_opens_at: Set(new.booking_opens_at),
+        booking_closes_at: Set(new.booking_closes_at),
+        is_demo: Set(false),
+        booking_open: Set(true),
+        availability_version: Set(0),
+        created_at: Set(change.now),
+        updated_at: Set(change.now),
+    })
+    .exec_without_returning(change.txn)
+    .await?;
+    change
+        .audit_change("scheduleSession", "Session", &[id])
+        .await?;
+    change.finish(live, Outcome::for_record(id)).await
+}
+
+/// What a planned session gets: new times, or a new place.
+#[derive(Debug, Clone, Copy)]
+pub enum Replan {
+    Times {
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+    },
+    Location(Uuid),
+}
+
+/// Moves a session in time or place before it starts; everyone booked hears of it.
+pub async fn replan_session(
+    mut change: Change<'_>,
+    live: &Live,
+    session_id: Uuid,
+    replan: Replan,
+) -> Result<Outcome, TxError> {
+    let session = change.lock_session(session_id, "input.sessionId").await?;
+    require_not_cancelled(&session)?;
+    if change.now >= session.starts_at {
+        return Err(Refusal::new(
+            UserErrorCode::SessionStarted,
+            "the session has started; its time and place can no longer change",
+        )
+        .into());
+    }
+    let (update, topic, action) = match replan {
+        Replan::Times { starts_at, ends_at } => (
+            session::ActiveModel {
+                starts_at: Set(starts_at),
+                ends_at: Set(ends_at),
+                ..Default::default()
+            },
+            "session.rescheduled",
+            "rescheduleSession",
+        ),
+        Replan::Location(location) => {
+            require_location(&change, location).await?;
+            (
+                session::ActiveModel {
+                    location_id: Set(Some(location)),
+                    ..Default::default()
+                },
+                "session.relocated",
+                "relocateSession",
+            )
+        }
+    };
+    session::Entity::update(session::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(session.id),
+        updated_at: Set(change.now),
+        ..update
+    })
+    .exec(change.txn)
+    .await?;
+    for enrolment in active_enrolments(&change, session.id).await? {
+        change
+            .outbox(
+                topic,
+                enrolment.id,
+                json!({
+                    "enrolmentId": enrolment.id,
+                    "sessionId": session.id,
+                    "participantId": enrolment.participant_id,
+                    "previousStartsAt": session.starts_at,
+                    "previousLocationId": session.location_id,
+                }),
+            )
+            .await?;
+    }
+    change
+        .audit_change(action, "Session", &[session.id])
+        .await?;
+    change.finish(live, Outcome::for_record(session.id)).await
+}
+
+/// Cancels a session: every seat and waiting-list place with it, each with the reason, and
+/// each recorded for notification.
+pub async fn cancel_session(
+    mut change: Change<'_>,
+    live: &Live,
+    session_id: Uuid,
+    reason: &str,
+) -> Result<Outcome, TxError> {
+    let session = change.lock_session(session_id, "input.sessionId").await?;
+    require_not_cancelled(&session)?;
+    if change.now >= session.starts_at {
+        return Err(Refusal::new(
+            UserErrorCode::SessionStarted,
+            "the session has started and can no longer be cancelled",
+        )
+        .into());
+    }
+    let session = update_session(&change, session.id, |update| {
+        update.col_expr(
+            session::Column::Status,
+            Expr::value(entity::enums::SessionStatus::Cancelled),
+        )
+    })
+    .await?;
+    let cancelled = active_enrolments(&change, session.id).await?;
+    for enrolment in &cancelled {
+        change
+            .set_status(
+                enrolment,
+                EnrolmentStatus::Cancelled,
+                EnrolmentChangeKind::Cancelled,
+                Some(reason),
+            )
+            .await?;
+        change
+            .outbox(
+                "session.cancelled",
+                enrolment.id,
+                json!({
+                    "enrolmentId": enrolment.id,
+                    "sessionId": session.id,
+                    "participantId": enrolment.participant_id,
+                    "reason": reason,
+                }),
+            )
+            .await?;
+    }
+    change
+        .audit_change("cancelSession", "Session", &[session.id])
+        .await?;
+    change.availability(&session).await?;
+    change.finish(live, Outcome::for_record(session.id)).await
+}
+
+async fn active_enrolments(
+    change: &Change<'_>,
+    session_id: Uuid,
+) -> Result<Vec<enrolment::Model>, DbErr> {
+    enrolment::Entity::find()
+        .filter(enrolment::Column::SessionId.eq(session_id))
+        .filter(
+            enrolment::Column::Status
+                .is_in([EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted]),
+        )
+        .order_by_asc(enrolment::Column::CreatedAt)
+        .all(change.txn)
+        .await
+}
+
+async fn require_location(change: &Change<'_>, id: Uuid) -> Result<(), TxError> {
+    let found = entity::location::Entity::find_by_id(id)
+        .one(change.txn)
+        .await?;
+    if found.is_none() {
+        return Err(Refusal::not_found("location", "input.locationId").into());
+    }
+    Ok(())
+}

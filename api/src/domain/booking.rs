@@ -55,6 +55,8 @@ pub enum UserErrorCode {
     SlugTaken,
     /// An end that is not after its start.
     EndBeforeStart,
+    /// The session has started (or taken place): its time and place are history.
+    SessionStarted,
 }
 
 /// A refusal: nothing was changed.
