@@ -193,3 +193,107 @@ async fn course_details_are_checked_and_a_refusal_changes_nothing() {
         "NOT_FOUND"
     );
 }
+
+const SAVE_ORGANISATION: &str = "mutation($input: SaveOrganisationInput!) { saveOrganisation(input: $input) {
+    userErrors { code field } organisation { id slug name serviceDeskName email registrationMethod parent { slug } } } }";
+const SAVE_LOCATION: &str = "mutation($input: SaveLocationInput!) { saveLocation(input: $input) {
+    userErrors { code field } location { id name city directions } } }";
+
+#[tokio::test]
+async fn organisations_and_locations_are_kept_with_their_contact_details() {
+    let app = spawn_app().await;
+    let admin = app.token(Role::Administrator);
+    let ministry = app
+        .data_as(
+            &admin,
+            SAVE_ORGANISATION,
+            json!({ "input": { "details": { "slug": "test-ministerie", "name": "Testministerie",
+                                             "registrationMethod": "PLATFORM" } } }),
+        )
+        .await["saveOrganisation"]
+        .clone();
+    assert_eq!(user_errors(&ministry), json!([]));
+    let ministry_id = ministry["organisation"]["id"].clone();
+    let institute = json!({ "slug": "test-instituut", "name": "Testinstituut", "parentId": ministry_id,
+        "serviceDeskName": "Servicepunt", "email": "servicepunt@example.invalid",
+        "registrationMethod": "EMAIL", "registrationInstructions": "Mail het Servicepunt." });
+    let saved = app
+        .data_as(
+            &admin,
+            SAVE_ORGANISATION,
+            json!({ "input": { "details": institute } }),
+        )
+        .await["saveOrganisation"]
+        .clone();
+    assert_eq!(saved["organisation"]["parent"]["slug"], "test-ministerie");
+    assert_eq!(saved["organisation"]["registrationMethod"], "EMAIL");
+
+    // A parent chain never leads back to where it started.
+    let mut cycle = json!({ "slug": "test-ministerie", "name": "Testministerie", "registrationMethod": "PLATFORM" });
+    cycle["parentId"] = saved["organisation"]["id"].clone();
+    let refused = app
+        .data_as(
+            &admin,
+            SAVE_ORGANISATION,
+            json!({ "input": { "organisationId": ministry_id, "details": cycle } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&refused["saveOrganisation"]),
+        json!([{ "code": "BAD_USER_INPUT", "field": "input.details.parentId" }])
+    );
+    let taken = app
+        .data_as(
+            &admin,
+            SAVE_ORGANISATION,
+            json!({ "input": { "details": institute } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&taken["saveOrganisation"])[0]["code"],
+        "SLUG_TAKEN"
+    );
+
+    let coordinator = app.token(Role::Coordinator);
+    let forbidden = app
+        .graphql_as(
+            &coordinator,
+            SAVE_ORGANISATION,
+            json!({ "input": { "details": institute } }),
+        )
+        .await;
+    assert_eq!(error_code(&forbidden), "FORBIDDEN");
+
+    // Coordinators keep the locations.
+    let location = app
+        .data_as(
+            &coordinator,
+            SAVE_LOCATION,
+            json!({ "input": { "details": { "name": "Vergadercentrum", "city": "Utrecht",
+                                             "directions": "Melden bij de receptie." } } }),
+        )
+        .await["saveLocation"]
+        .clone();
+    assert_eq!(location["location"]["city"], "Utrecht");
+    let moved = app
+        .data_as(
+            &coordinator,
+            SAVE_LOCATION,
+            json!({ "input": { "locationId": location["location"]["id"],
+                               "details": { "name": "Vergadercentrum", "city": "Amersfoort" } } }),
+        )
+        .await;
+    assert_eq!(moved["saveLocation"]["location"]["city"], "Amersfoort");
+    assert_eq!(moved["saveLocation"]["location"]["directions"], Value::Null);
+    let nameless = app
+        .data_as(
+            &coordinator,
+            SAVE_LOCATION,
+            json!({ "input": { "details": { "name": " ", "city": "Utrecht" } } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&nameless["saveLocation"]),
+        json!([{ "code": "BAD_USER_INPUT", "field": "input.details.name" }])
+    );
+}

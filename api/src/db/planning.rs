@@ -1,11 +1,11 @@
-//! Planning: courses with their goals and audience, written by administrators. Each write is one
+//! Planning: courses with their goals and audience, organisations and locations. Each write is one
 //! transaction through `Change`, audited in it, and answered like a booking.
 
 use chrono::NaiveTime;
 use entity::{
     course, course_audience_role, course_goal,
-    enums::{CourseStatus, ParticipantRole},
-    organisation,
+    enums::{CourseStatus, ParticipantRole, RegistrationMethod},
+    location, organisation,
 };
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr, sea_query::Expr};
 use uuid::Uuid;
@@ -198,4 +198,158 @@ fn slug_taken() -> TxError {
     Refusal::new(UserErrorCode::SlugTaken, "another course has this slug")
         .at("input.details.slug")
         .into()
+}
+
+/// An organisation: a provider, a sponsor or a parent of either, with its service desk.
+#[derive(Debug, Clone)]
+pub struct OrganisationDetails {
+    pub slug: String,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub service_desk_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub registration_method: RegistrationMethod,
+    pub registration_instructions: Option<String>,
+}
+
+/// Creates an organisation or replaces one's details.
+pub async fn save_organisation(
+    change: Change<'_>,
+    live: &Live,
+    existing: Option<Uuid>,
+    details: &OrganisationDetails,
+) -> Result<Outcome, TxError> {
+    let txn = change.txn;
+    let id = existing.unwrap_or_else(Uuid::new_v4);
+    if existing.is_some()
+        && organisation::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .is_none()
+    {
+        return Err(Refusal::not_found("organisation", "input.organisationId").into());
+    }
+    let taken = organisation::Entity::find()
+        .filter(organisation::Column::Slug.eq(details.slug.as_str()))
+        .filter(organisation::Column::Id.ne(id))
+        .one(txn)
+        .await?;
+    if taken.is_some() {
+        return Err(Refusal::new(
+            UserErrorCode::SlugTaken,
+            "another organisation has this slug",
+        )
+        .at("input.details.slug")
+        .into());
+    }
+    // The parent chain must exist and must not lead back here.
+    let mut next = details.parent_id;
+    while let Some(parent) = next {
+        if parent == id {
+            return Err(Refusal::bad_input(
+                "input.details.parentId",
+                "an organisation cannot be its own parent, directly or further up",
+            )
+            .into());
+        }
+        let Some(found) = organisation::Entity::find_by_id(parent).one(txn).await? else {
+            return Err(Refusal::not_found("organisation", "input.details.parentId").into());
+        };
+        next = found.parent_id;
+    }
+    let model = organisation::ActiveModel {
+        id: Set(id),
+        slug: Set(details.slug.clone()),
+        name: Set(details.name.clone()),
+        parent_id: Set(details.parent_id),
+        service_desk_name: Set(details.service_desk_name.clone()),
+        email: Set(details.email.clone()),
+        phone: Set(details.phone.clone()),
+        website: Set(details.website.clone()),
+        street_address: Set(details.street_address.clone()),
+        postal_code: Set(details.postal_code.clone()),
+        city: Set(details.city.clone()),
+        registration_method: Set(details.registration_method),
+        registration_instructions: Set(details.registration_instructions.clone()),
+        updated_at: Set(change.now),
+        ..Default::default()
+    };
+    if existing.is_some() {
+        organisation::Entity::update(model).exec(txn).await?;
+    } else {
+        organisation::Entity::insert(organisation::ActiveModel {
+            created_at: Set(change.now),
+            ..model
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    let action = if existing.is_some() {
+        "updateOrganisation"
+    } else {
+        "createOrganisation"
+    };
+    change.audit_change(action, "Organisation", &[id]).await?;
+    change.finish(live, Outcome::for_record(id)).await
+}
+
+/// Where sessions are held.
+#[derive(Debug, Clone)]
+pub struct LocationDetails {
+    pub name: String,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: String,
+    pub directions: Option<String>,
+}
+
+/// Creates a location or replaces one's details.
+pub async fn save_location(
+    change: Change<'_>,
+    live: &Live,
+    existing: Option<Uuid>,
+    details: &LocationDetails,
+) -> Result<Outcome, TxError> {
+    let txn = change.txn;
+    let id = existing.unwrap_or_else(Uuid::new_v4);
+    let model = location::ActiveModel {
+        id: Set(id),
+        name: Set(details.name.clone()),
+        street_address: Set(details.street_address.clone()),
+        postal_code: Set(details.postal_code.clone()),
+        city: Set(details.city.clone()),
+        directions: Set(details.directions.clone()),
+        updated_at: Set(change.now),
+        ..Default::default()
+    };
+    if existing.is_some() {
+        let updated = location::Entity::update_many()
+            .set(model)
+            .filter(location::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(Refusal::not_found("location", "input.locationId").into());
+        }
+    } else {
+        location::Entity::insert(location::ActiveModel {
+            is_demo: Set(false),
+            created_at: Set(change.now),
+            ..model
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    let action = if existing.is_some() {
+        "updateLocation"
+    } else {
+        "createLocation"
+    };
+    change.audit_change(action, "Location", &[id]).await?;
+    change.finish(live, Outcome::for_record(id)).await
 }

@@ -149,36 +149,9 @@ pub fn cancellable_until(session: &session::Model, deadline_hours: i32) -> DateT
     session.starts_at - Duration::hours(i64::from(deadline_hours))
 }
 
-/// Free text from a client: trimmed, empty as none, at most `max` characters, and no control
-/// characters (PostgreSQL refuses NUL outright; the rest have no place in a name or a reason).
-pub fn text(
-    value: Option<&str>,
-    field: &str,
-    max: usize,
-    multiline: bool,
-) -> Result<Option<String>, Refusal> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if value.chars().count() > max {
-        return Err(Refusal::bad_input(
-            field,
-            format!("at most {max} characters"),
-        ));
-    }
-    let allowed = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'));
-    if !value.chars().all(allowed) {
-        return Err(Refusal::bad_input(
-            field,
-            "control characters are not allowed",
-        ));
-    }
-    Ok(Some(value.to_owned()))
-}
-
 /// A reason given by staff: free text of at most 1000 characters, lines allowed.
 pub fn reason(value: Option<&str>, field: &str) -> Result<Option<String>, Refusal> {
-    text(value, field, 1000, true)
+    super::input::text(value, field, 1000, true)
 }
 
 #[cfg(test)]
@@ -268,6 +241,6 @@ mod tests {
             Some("twee\nregels")
         );
         assert!(reason(Some("nul\0byte"), "r").is_err());
-        assert!(text(Some("naam\nmet regel"), "n", 200, false).is_err());
+        assert!(super::super::input::text(Some("naam\nmet regel"), "n", 200, false).is_err());
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod booking;
 pub mod ids;
+pub mod input;
 pub mod pagination;
 pub mod time;

@@ -9,8 +9,9 @@ use crate::{
     auth::{Role, Viewer, policy},
     db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
     domain::{
-        booking::{Refusal, reason, text},
+        booking::{Refusal, reason},
         ids::{EnrolmentId, ParticipantId, SessionId},
+        input::text,
     },
     error::{ApiError, FieldResult},
     graphql::{

@@ -7,6 +7,7 @@
 //! (`TRY_AGAIN`, `IDEMPOTENCY_KEY_IN_USE`, both with `extensions.retryable`) are GraphQL errors.
 
 mod booking;
+mod places;
 mod planning;
 mod session;
 
@@ -35,6 +36,7 @@ pub struct Mutation(
     booking::BookingMutation,
     session::SessionBookingMutation,
     planning::PlanningMutation,
+    places::PlacesMutation,
 );
 
 /// Why a mutation changed nothing.

@@ -9,8 +9,9 @@ use super::{MutationOptions, MutationResult, Performed, parse_id, perform, requi
 use crate::{
     db::planning::{self, CourseDetails},
     domain::{
-        booking::{Refusal, UserErrorCode, text},
+        booking::{Refusal, UserErrorCode},
         ids::{CourseId, OrganisationId},
+        input::{in_range, required, slug, text},
     },
     error::FieldResult,
     graphql::{
@@ -106,39 +107,10 @@ fn payload(performed: &Performed, client_mutation_id: Option<String>) -> CourseP
     }
 }
 
-/// Required text: trimmed, not empty, one line unless `multiline`.
-fn required(value: &str, field: &str, max: usize, multiline: bool) -> Result<String, Refusal> {
-    text(Some(value), field, max, multiline)?
-        .ok_or_else(|| Refusal::bad_input(field, "this cannot be empty"))
-}
-
-fn in_range(value: i32, range: std::ops::RangeInclusive<i32>, field: &str) -> Result<i32, Refusal> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(Refusal::bad_input(
-            field,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ))
-    }
-}
-
 /// Checks a course's details; every refusal names its field.
 fn course_details(input: &CourseDetailsInput) -> Result<CourseDetails, Refusal> {
     let field = |name: &str| format!("input.details.{name}");
-    let slug = input.slug.trim().to_owned();
-    let slug_ok = (3..=100).contains(&slug.len())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if !slug_ok {
-        return Err(Refusal::bad_input(
-            &field("slug"),
-            "3 to 100 lower-case letters, digits and hyphens",
-        ));
-    }
+    let slug = slug(&input.slug, &field("slug"))?;
     if input.daily_end_time <= input.daily_start_time {
         return Err(Refusal::new(
             UserErrorCode::EndBeforeStart,

@@ -36,7 +36,8 @@ pub enum ParticipantRole {
 }
 
 /// How people register for an organisation's courses.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(remote = "enums::RegistrationMethod")]
 pub enum RegistrationMethod {
     /// Through this platform.
