@@ -297,3 +297,155 @@ async fn organisations_and_locations_are_kept_with_their_contact_details() {
         json!([{ "code": "BAD_USER_INPUT", "field": "input.details.name" }])
     );
 }
+
+const ADD_MODULE: &str = "mutation($input: AddModuleInput!) { addModule(input: $input) {
+    userErrors { code field } module { id title topics } } }";
+const REORDER: &str = "mutation($input: ReorderModulesInput!) { reorderModules(input: $input) {
+    userErrors { code field } course { modules { title children { title } } } } }";
+const MOVE_MODULE: &str = "mutation($input: MoveModuleInput!) { moveModule(input: $input) {
+    userErrors { code field } } }";
+const REMOVE_MODULE: &str = "mutation($input: RemoveModuleInput!) { removeModule(input: $input) {
+    userErrors { code } course { modules { number title children { number title topics } } } } }";
+
+/// Positions among siblings are 0, 1, 2, … with no gaps and no duplicates.
+async fn positions_are_dense(app: &TestApp) {
+    let modules = entity::module::Entity::find().all(&app.db).await.unwrap();
+    let mut groups: std::collections::HashMap<_, Vec<i32>> = Default::default();
+    for m in modules {
+        groups
+            .entry((m.course_id, m.parent_id))
+            .or_default()
+            .push(m.position);
+    }
+    for (_, mut positions) in groups {
+        positions.sort();
+        assert_eq!(positions, (0..positions.len() as i32).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn a_programme_is_built_nested_reordered_and_trimmed_atomically() {
+    let app = spawn_app().await;
+    let provider = OrganisationId(app.brochure_course().await.provider_id).to_global();
+    let admin = app.token(Role::Administrator);
+    let course = app
+        .data_as(
+            &admin,
+            CREATE,
+            json!({ "input": { "details": details(&provider, "programma-test") } }),
+        )
+        .await["createCourse"]["course"]["id"]
+        .clone();
+    let add = |title: &str, parent: Option<&Value>, position: Option<i32>| {
+        json!({ "input": { "courseId": course, "parentId": parent, "position": position,
+                           "content": { "title": title, "topics": [format!("{title}: onderwerp")] } } })
+    };
+    let mut ids = Vec::new();
+    for title in ["Theorie", "Oefenen", "Afsluiting"] {
+        let added = app
+            .data_as(&admin, ADD_MODULE, add(title, None, None))
+            .await;
+        assert_eq!(user_errors(&added["addModule"]), json!([]));
+        ids.push(added["addModule"]["module"]["id"].clone());
+    }
+    // Inserted at the front, the others move along.
+    let intro = app
+        .data_as(&admin, ADD_MODULE, add("Welkom", None, Some(0)))
+        .await["addModule"]["module"]["id"]
+        .clone();
+    let child = app
+        .data_as(&admin, ADD_MODULE, add("Casus", Some(&ids[1]), None))
+        .await["addModule"]["module"]["id"]
+        .clone();
+    positions_are_dense(&app).await;
+
+    let reordered = app
+        .data_as(
+            &admin,
+            REORDER,
+            json!({ "input": { "courseId": course, "moduleIds": [ids[0], intro, ids[1], ids[2]] } }),
+        )
+        .await;
+    let titles: Vec<_> = reordered["reorderModules"]["course"]["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(titles, ["Theorie", "Welkom", "Oefenen", "Afsluiting"]);
+    assert_eq!(
+        reordered["reorderModules"]["course"]["modules"][2]["children"],
+        json!([{ "title": "Casus" }])
+    );
+
+    // Refused reorders change nothing: a module left out, one of another course.
+    let partial = app
+        .data_as(
+            &admin,
+            REORDER,
+            json!({ "input": { "courseId": course, "moduleIds": [ids[0], intro] } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&partial["reorderModules"])[0]["field"],
+        "input.moduleIds"
+    );
+    let brochure_id = app.brochure_course().await.id;
+    let brochure_module = entity::module::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.course_id == brochure_id)
+        .unwrap();
+    let foreign = api::domain::ids::ModuleId(brochure_module.id).to_global();
+    let other_course = app
+        .data_as(
+            &admin,
+            REORDER,
+            json!({ "input": { "courseId": course, "moduleIds": [ids[0], intro, ids[1], foreign] } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&other_course["reorderModules"]),
+        json!([{ "code": "MODULE_OF_ANOTHER_COURSE", "field": "input.moduleIds.3" }])
+    );
+
+    // Nesting: "Welkom" goes under "Theorie"; a module never goes under itself.
+    let nested = app
+        .data_as(
+            &admin,
+            MOVE_MODULE,
+            json!({ "input": { "moduleId": intro, "parentId": ids[0] } }),
+        )
+        .await;
+    assert_eq!(user_errors(&nested["moveModule"]), json!([]));
+    let into_itself = app
+        .data_as(
+            &admin,
+            MOVE_MODULE,
+            json!({ "input": { "moduleId": ids[1], "parentId": child } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&into_itself["moveModule"])[0]["field"],
+        "input.parentId"
+    );
+    positions_are_dense(&app).await;
+
+    let trimmed = app
+        .data_as(
+            &admin,
+            REMOVE_MODULE,
+            json!({ "input": { "moduleId": ids[1] } }),
+        )
+        .await;
+    assert_eq!(
+        trimmed["removeModule"]["course"]["modules"],
+        json!([
+            { "number": 1, "title": "Theorie", "children": [{ "number": 1, "title": "Welkom", "topics": ["Welkom: onderwerp"] }] },
+            { "number": 2, "title": "Afsluiting", "children": [] },
+        ])
+    );
+    positions_are_dense(&app).await;
+}

@@ -12,6 +12,7 @@ pub mod module;
 pub mod organisation;
 pub mod people;
 pub mod planning;
+pub mod programme;
 pub mod seed;
 pub mod session;
 pub mod transaction;

@@ -57,6 +57,8 @@ pub enum UserErrorCode {
     EndBeforeStart,
     /// The session has started (or taken place): its time and place are history.
     SessionStarted,
+    /// A module named that belongs to another course.
+    ModuleOfAnotherCourse,
 }
 
 /// A refusal: nothing was changed.

@@ -9,6 +9,7 @@
 mod booking;
 mod places;
 mod planning;
+mod programme;
 mod session;
 
 use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
@@ -37,6 +38,7 @@ pub struct Mutation(
     session::SessionBookingMutation,
     planning::PlanningMutation,
     places::PlacesMutation,
+    programme::ProgrammeMutation,
 );
 
 /// Why a mutation changed nothing.
