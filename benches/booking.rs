@@ -106,6 +106,7 @@ async fn sessions(service: &Service, count: usize, capacity: i32) -> anyhow::Res
             is_demo: Set(false),
             booking_open: Set(true),
             availability_version: Set(0),
+            actors_needed: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
         }

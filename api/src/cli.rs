@@ -77,8 +77,11 @@ enum TokenCommand {
         #[arg(long, value_enum)]
         role: Role,
         /// The Participant record a participant's token speaks for (a UUID).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "actor")]
         participant: Option<uuid::Uuid>,
+        /// The Actor record an actor's token speaks for (a UUID).
+        #[arg(long)]
+        actor: Option<uuid::Uuid>,
         /// The token's subject.
         #[arg(long, default_value = "dev-user")]
         subject: String,
@@ -98,6 +101,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Token(TokenCommand::Issue {
             role,
             participant,
+            actor,
             subject,
             valid_for_minutes,
         }) => {
@@ -107,7 +111,7 @@ pub async fn run() -> anyhow::Result<()> {
                 keys.issue(
                     &subject,
                     role,
-                    participant,
+                    participant.or(actor),
                     valid_for_minutes.saturating_mul(60)
                 )?
             );

@@ -11,6 +11,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub profile: Option<String>,
     pub is_active: bool,
+    /// JSON array of the scenarios they can play.
+    #[sea_orm(column_type = "Text")]
+    pub scenarios: String,
+    /// JSON array of the roles they can play.
+    #[sea_orm(column_type = "Text")]
+    pub playable_roles: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,7 @@
 //! SeaORM entities: one module a table, in the style sea-orm-cli generates. Behaviour lives in `api`.
 
 pub mod actor;
+pub mod actor_availability;
 pub mod api_key;
 pub mod audit_event;
 pub mod course;

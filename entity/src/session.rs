@@ -18,6 +18,7 @@ pub struct Model {
     pub is_demo: bool,
     pub booking_open: bool,
     pub availability_version: i64,
+    pub actors_needed: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ mod m20261129_000001_create_programme;
 mod m20261129_000002_create_api_keys;
 mod m20261129_000003_create_audit_events;
 mod m20261129_000004_booking;
+mod m20261129_000005_actors;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_api_keys::Migration),
             Box::new(m20261129_000003_create_audit_events::Migration),
             Box::new(m20261129_000004_booking::Migration),
+            Box::new(m20261129_000005_actors::Migration),
         ]
     }
 }

@@ -341,6 +341,7 @@ pub async fn insert_session(
         is_demo: Set(false),
         booking_open: Set(true),
         availability_version: Set(0),
+        actors_needed: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -403,6 +404,7 @@ pub fn claims(role: Role) -> api::auth::jwt::Claims {
         sub: "test-subject".into(),
         role,
         participant_id: None,
+        actor_id: None,
         iss: "training-platform".into(),
         aud: "training-api".into(),
         exp: now + 600,

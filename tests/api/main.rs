@@ -10,6 +10,7 @@
 )]
 
 mod access;
+mod actors;
 mod api_keys;
 mod auth;
 mod booking;

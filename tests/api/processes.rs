@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
+    actors::{ASSIGN, SAVE_ACTOR, SET_AVAILABILITY},
     booking::{BOOK, global_session},
     helpers::*,
     live::{AVAILABILITY, Subscriber},
@@ -106,12 +107,13 @@ impl TwoProcesses {
         sign(&claims, &self.secret)
     }
 
-    async fn book(&self, process: usize, session: &str, participant: Uuid) -> Value {
+    /// Runs a query through one of the processes; returns its `data`.
+    async fn ask(&self, process: usize, token: &str, query: &str, variables: Value) -> Value {
         let body: Value = self
             .client
             .post(format!("{}/graphql", self.processes[process].address))
-            .bearer_auth(self.participant_token(participant))
-            .json(&json!({ "query": BOOK, "variables": { "input": { "sessionId": session } } }))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
             .unwrap()
@@ -119,7 +121,13 @@ impl TwoProcesses {
             .await
             .unwrap();
         assert!(body.get("errors").is_none(), "{body}");
-        body["data"]["bookSeat"].clone()
+        body["data"].clone()
+    }
+
+    async fn book(&self, process: usize, session: &str, participant: Uuid) -> Value {
+        let token = self.participant_token(participant);
+        let variables = json!({ "input": { "sessionId": session } });
+        self.ask(process, &token, BOOK, variables).await["bookSeat"].clone()
     }
 
     async fn session(&self, capacity: i32) -> entity::session::Model {
@@ -205,4 +213,68 @@ async fn a_booking_through_one_process_reaches_a_subscriber_on_the_other() {
         pushed["data"]["sessionAvailability"]["seatsLeft"], 9,
         "{pushed}"
     );
+}
+
+#[tokio::test]
+async fn two_coordinators_on_two_processes_assign_one_actor_to_overlapping_sessions_one_wins() {
+    let world = Arc::new(two_processes().await);
+    let staff = sign(&claims(Role::Coordinator), &world.secret);
+    let saved = world
+        .ask(
+            0,
+            &staff,
+            SAVE_ACTOR,
+            json!({ "input": { "details": { "fullName": "Test Acteur" } } }),
+        )
+        .await;
+    let actor = saved["saveActor"]["actor"]["id"].clone();
+    let now = Utc::now();
+    world
+        .ask(
+            1,
+            &staff,
+            SET_AVAILABILITY,
+            json!({ "input": { "actorId": actor, "periods": [
+                { "startsAt": now.to_rfc3339(), "endsAt": (now + Duration::days(60)).to_rfc3339() } ] } }),
+        )
+        .await;
+    let first = world.session(10).await;
+    let course = first.course_id;
+    let second = insert_session(
+        &world.db,
+        course,
+        None,
+        first.starts_at + Duration::hours(2),
+        10,
+    )
+    .await;
+    let tasks: Vec<_> = [(0, first), (1, second)]
+        .into_iter()
+        .map(|(process, session)| {
+            let (world, staff, actor) = (world.clone(), staff.clone(), actor.clone());
+            tokio::spawn(async move {
+                let input =
+                    json!({ "input": { "sessionId": global_session(&session), "actorId": actor } });
+                world.ask(process, &staff, ASSIGN, input).await["assignActor"]["userErrors"].clone()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let won = outcomes
+        .iter()
+        .filter(|errors| **errors == json!([]))
+        .count();
+    let conflicts = outcomes
+        .iter()
+        .filter(|errors| errors[0]["code"] == "CONFLICT")
+        .count();
+    assert_eq!((won, conflicts), (1, 1), "{outcomes:?}");
+    let assigned = entity::session_actor::Entity::find()
+        .all(&world.db)
+        .await
+        .unwrap();
+    assert_eq!(assigned.len(), 1);
 }

@@ -21,6 +21,9 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant_id: Option<Uuid>,
+    /// For actors: their Actor record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<Uuid>,
     pub iss: String,
     pub aud: String,
     pub exp: u64,
@@ -165,6 +168,7 @@ impl JwtKeys {
             subject: claims.sub,
             role: claims.role,
             participant_id: claims.participant_id,
+            actor_id: claims.actor_id,
         })
     }
 
@@ -173,7 +177,7 @@ impl JwtKeys {
         &self,
         subject: &str,
         role: Role,
-        participant_id: Option<Uuid>,
+        record: Option<Uuid>,
         valid_for_seconds: u64,
     ) -> anyhow::Result<String> {
         if !role.is_person() {
@@ -187,7 +191,9 @@ impl JwtKeys {
         let claims = Claims {
             sub: subject.to_owned(),
             role,
-            participant_id,
+            // The record the token speaks for: an actor's Actor, anyone else's Participant.
+            participant_id: record.filter(|_| role != Role::Actor),
+            actor_id: record.filter(|_| role == Role::Actor),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             exp: now.saturating_add(valid_for_seconds),

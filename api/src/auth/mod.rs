@@ -29,6 +29,8 @@ pub enum Role {
     Coordinator,
     /// Everything, including API keys and the audit trail.
     Administrator,
+    /// A role-play actor: their own profile and schedule.
+    Actor,
     /// A ministry system with an API key: enrolment data for sync, no feedback text.
     SyncClient,
     /// A dashboard with an API key: aggregates only, never a person's data.
@@ -40,7 +42,7 @@ impl Role {
     pub fn is_person(self) -> bool {
         matches!(
             self,
-            Self::Participant | Self::Coordinator | Self::Administrator
+            Self::Participant | Self::Coordinator | Self::Administrator | Self::Actor
         )
     }
 }
@@ -66,6 +68,8 @@ pub enum Viewer {
         role: Role,
         /// For participants: their Participant record.
         participant_id: Option<Uuid>,
+        /// For actors: their Actor record.
+        actor_id: Option<Uuid>,
     },
     /// A machine with a valid API key.
     Machine { api_key_id: Uuid, role: Role },

@@ -57,6 +57,18 @@ pub fn can_see_unpublished(viewer: &Viewer) -> bool {
     )
 }
 
+/// An actor's profile, availability and schedule: staff, and the actor themselves.
+pub fn can_read_actor(viewer: &Viewer, actor_id: Uuid) -> bool {
+    match viewer {
+        Viewer::Person {
+            role: Role::Actor,
+            actor_id: own,
+            ..
+        } => *own == Some(actor_id),
+        _ => can_manage_bookings(viewer),
+    }
+}
+
 /// Reads of personal data by staff or machines are written to the audit trail; a participant
 /// reading their own record is not.
 pub fn is_audited(viewer: &Viewer) -> bool {
@@ -75,6 +87,7 @@ mod tests {
             subject: "s".into(),
             role,
             participant_id,
+            actor_id: None,
         }
     }
 

@@ -996,6 +996,8 @@ pub struct NewSession {
     pub capacity: Option<i32>,
     pub booking_opens_at: Option<DateTime<Utc>>,
     pub booking_closes_at: Option<DateTime<Utc>>,
+    /// Actors the exercises need.
+    pub actors_needed: i32,
 }
 
 /// Schedules a session of a course.
@@ -1039,6 +1041,7 @@ pub async fn schedule_session(
         is_demo: Set(false),
         booking_open: Set(true),
         availability_version: Set(0),
+        actors_needed: Set(new.actors_needed),
         created_at: Set(change.now),
         updated_at: Set(change.now),
     })

@@ -6,22 +6,22 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    course, enrolment, enrolment_change, enums::ParticipantRole, feedback, location, module,
-    municipality, organisation, participant, session,
+    actor, actor_availability, course, enrolment, enrolment_change, enums::ParticipantRole,
+    feedback, location, module, municipality, organisation, participant, session, session_actor,
 };
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::{
-    booking, course as courses, location as locations, module as modules,
+    actors, booking, course as courses, location as locations, module as modules,
     module::ModuleParent,
     organisation as organisations, people,
     session::{self as sessions, SeatCounts, SessionFilter},
 };
 use crate::domain::{
     ids::{
-        CourseId, EnrolmentId, LocationId, ModuleId, MunicipalityId, OrganisationId, ParticipantId,
-        SessionId,
+        ActorId, CourseId, EnrolmentId, LocationId, ModuleId, MunicipalityId, OrganisationId,
+        ParticipantId, SessionId,
     },
     pagination::{Page, PageRequest, SessionCursor},
 };
@@ -92,6 +92,7 @@ load_by_id!(
     enrolment::Model,
     people::find_enrolments_by_ids
 );
+load_by_id!(ActorId, actor::Model, actors::find_actors_by_ids);
 load_by_id!(
     MunicipalityId,
     municipality::Model,
@@ -364,6 +365,65 @@ impl Loader<ChangesOf> for DbLoader {
     }
 }
 
+/// An actor's availability, earliest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AvailabilityOf(pub ActorId);
+
+impl Loader<AvailabilityOf> for DbLoader {
+    type Value = Vec<actor_availability::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[AvailabilityOf]) -> LoadResult<AvailabilityOf, Self::Value> {
+        let rows = actors::availability_of(&self.db, &uuids(keys, |k| k.0.0)).await?;
+        Ok(group(keys, rows, |row| {
+            AvailabilityOf(ActorId(row.actor_id))
+        }))
+    }
+}
+
+/// The actors of a session, or the sessions of an actor, in the sessions' order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssignmentsOf {
+    Session(SessionId),
+    Actor(ActorId),
+}
+
+impl Loader<AssignmentsOf> for DbLoader {
+    type Value = Vec<(session_actor::Model, session::Model)>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[AssignmentsOf]) -> LoadResult<AssignmentsOf, Self::Value> {
+        let sessions: Vec<_> = keys
+            .iter()
+            .filter_map(|k| match k {
+                AssignmentsOf::Session(s) => Some(s.0),
+                AssignmentsOf::Actor(_) => None,
+            })
+            .collect();
+        let actors: Vec<_> = keys
+            .iter()
+            .filter_map(|k| match k {
+                AssignmentsOf::Actor(a) => Some(a.0),
+                AssignmentsOf::Session(_) => None,
+            })
+            .collect();
+        let rows = actors::assignments(&self.db, &sessions, &actors).await?;
+        let mut grouped: HashMap<AssignmentsOf, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (row, session) in rows {
+            for key in [
+                AssignmentsOf::Session(SessionId(row.session_id)),
+                AssignmentsOf::Actor(ActorId(row.actor_id)),
+            ] {
+                if let Some(list) = grouped.get_mut(&key) {
+                    list.push((row.clone(), session.clone()));
+                }
+            }
+        }
+        Ok(grouped)
+    }
+}
+
 /// Forgets everything loaded so far: after a mutation, the rest of the request reads anew.
 pub fn forget_everything(loaders: &Loaders) {
     loaders.clear::<CourseId>();
@@ -386,4 +446,7 @@ pub fn forget_everything(loaders: &Loaders) {
     loaders.clear::<SessionCountOf>();
     loaders.clear::<WaitingPlaceOf>();
     loaders.clear::<ChangesOf>();
+    loaders.clear::<ActorId>();
+    loaders.clear::<AvailabilityOf>();
+    loaders.clear::<AssignmentsOf>();
 }

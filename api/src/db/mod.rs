@@ -1,5 +1,6 @@
 //! The only place that builds queries: one module per aggregate, `loaders` for batching.
 
+pub mod actors;
 pub mod api_key;
 pub mod audit;
 pub mod booking;

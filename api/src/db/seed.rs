@@ -321,6 +321,7 @@ async fn insert_demo_data(
             is_demo: Set(true),
             booking_open: Set(true),
             availability_version: Set(0),
+            actors_needed: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
         }

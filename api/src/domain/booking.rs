@@ -59,6 +59,8 @@ pub enum UserErrorCode {
     SessionStarted,
     /// A module named that belongs to another course.
     ModuleOfAnotherCourse,
+    /// The actor plays elsewhere at that time, is not available then, or is not active.
+    Conflict,
 }
 
 /// A refusal: nothing was changed.
@@ -176,6 +178,7 @@ mod tests {
             is_demo: false,
             booking_open: true,
             availability_version: 0,
+            actors_needed: 1,
             created_at: starts_at,
             updated_at: starts_at,
         }

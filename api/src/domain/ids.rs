@@ -18,6 +18,7 @@ pub enum NodeType {
     Organisation,
     Participant,
     Enrolment,
+    Actor,
 }
 
 impl NodeType {
@@ -30,6 +31,7 @@ impl NodeType {
             Self::Organisation => "Organisation",
             Self::Participant => "Participant",
             Self::Enrolment => "Enrolment",
+            Self::Actor => "Actor",
         }
     }
 
@@ -42,6 +44,7 @@ impl NodeType {
             "Organisation" => Self::Organisation,
             "Participant" => Self::Participant,
             "Enrolment" => Self::Enrolment,
+            "Actor" => Self::Actor,
             _ => return None,
         })
     }
@@ -108,6 +111,7 @@ typed_id!(LocationId, NodeType::Location);
 typed_id!(OrganisationId, NodeType::Organisation);
 typed_id!(ParticipantId, NodeType::Participant);
 typed_id!(EnrolmentId, NodeType::Enrolment);
+typed_id!(ActorId, NodeType::Actor);
 
 /// Municipalities are not nodes: they are read through a participant only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,6 +6,7 @@
 //! changes nothing. Who the caller is (`UNAUTHENTICATED`, `FORBIDDEN`) and failures that pass
 //! (`TRY_AGAIN`, `IDEMPOTENCY_KEY_IN_USE`, both with `extensions.retryable`) are GraphQL errors.
 
+mod actors;
 mod booking;
 mod places;
 mod planning;
@@ -39,6 +40,7 @@ pub struct Mutation(
     planning::PlanningMutation,
     places::PlacesMutation,
     programme::ProgrammeMutation,
+    actors::ActorMutation,
 );
 
 /// Why a mutation changed nothing.

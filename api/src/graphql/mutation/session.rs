@@ -12,6 +12,7 @@ use crate::{
     domain::{
         booking::{Refusal, UserErrorCode, reason},
         ids::{CourseId, LocationId, SessionId},
+        input::in_range,
         time,
     },
     error::FieldResult,
@@ -105,6 +106,9 @@ pub struct ScheduleSessionInput {
     pub booking_opens_at: Option<DateTime<Utc>>,
     /// When booking closes; at the start when left out (and never later).
     pub booking_closes_at: Option<DateTime<Utc>>,
+    /// Role-play actors the exercises need.
+    #[graphql(default = 1)]
+    pub actors_needed: i32,
     #[graphql(flatten)]
     #[serde(skip)]
     pub options: MutationOptions,
@@ -256,6 +260,7 @@ impl SessionBookingMutation {
                 capacity: input.capacity,
                 booking_opens_at: input.booking_opens_at,
                 booking_closes_at: input.booking_closes_at,
+                actors_needed: in_range(input.actors_needed, 0..=10, "input.actorsNeeded")?,
             })
         })();
         let performed = match parsed {

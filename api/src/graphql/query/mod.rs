@@ -1,5 +1,6 @@
 //! The root query, merged from one object per area.
 
+mod actor;
 mod audit;
 mod course;
 mod node;
@@ -10,6 +11,7 @@ use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
+    actor::ActorQuery,
     audit::AuditQuery,
     course::CourseQuery,
     session::SessionQuery,

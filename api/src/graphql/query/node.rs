@@ -2,15 +2,15 @@ use async_graphql::{Context, ID, Object};
 
 use crate::{
     domain::ids::{
-        CourseId, EnrolmentId, GlobalId, LocationId, ModuleId, NodeType, OrganisationId,
+        ActorId, CourseId, EnrolmentId, GlobalId, LocationId, ModuleId, NodeType, OrganisationId,
         ParticipantId, SessionId,
     },
     error::{ApiError, FieldResult},
     graphql::{
         context::loaders,
         types::{
-            Course, Location, Module, Node, Organisation, Session, course_visible, load_enrolment,
-            load_participant,
+            Course, Location, Module, Node, Organisation, Session, course_visible, load_actor,
+            load_enrolment, load_participant,
         },
     },
 };
@@ -47,6 +47,7 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
         NodeType::Enrolment => load_enrolment(ctx, EnrolmentId(uuid))
             .await?
             .map(Node::Enrolment),
+        NodeType::Actor => load_actor(ctx, ActorId(uuid)).await?.map(Node::Actor),
         NodeType::Organisation => loaders
             .load_one(OrganisationId(uuid))
             .await?

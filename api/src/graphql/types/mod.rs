@@ -1,6 +1,7 @@
 //! Output objects, the `Node` interface and connections. Entity models never reach the schema
 //! directly: each type here wraps one and chooses what is public.
 
+mod actor;
 mod connection;
 mod course;
 pub(crate) mod enums;
@@ -12,6 +13,7 @@ mod participant;
 mod session;
 mod testimonial;
 
+pub use actor::{Actor, load_actor, session_assignments};
 pub(crate) use connection::connection;
 pub use connection::{
     CourseConnection, SessionConnection, SessionTotal, course_connection, session_connection,

@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use super::{Course, Enrolment, Location, Module, Organisation, Participant, Session};
+use super::{Actor, Course, Enrolment, Location, Module, Organisation, Participant, Session};
 
 /// An object with a global id (Relay): `node(id:)` finds any of them.
 #[derive(Interface)]
@@ -13,4 +13,5 @@ pub enum Node {
     Organisation(Organisation),
     Participant(Participant),
     Enrolment(Enrolment),
+    Actor(Actor),
 }

@@ -2,13 +2,15 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use entity::session;
 
-use super::{Course, Enrolment, Location, enums::SessionStatus};
+use super::{
+    Course, Enrolment, Location, actor::Assignment, enums::SessionStatus, session_assignments,
+};
 use crate::{
     audit::Outcome,
     auth::{Viewer, policy},
     db::{
         self,
-        loaders::{EnrolmentsOf, SeatsOf},
+        loaders::{AssignmentsOf, EnrolmentsOf, SeatsOf},
         session::SeatCounts,
     },
     domain::{
@@ -161,6 +163,29 @@ impl Session {
             Outcome::Allowed,
         )?;
         Ok(Some(found.into_iter().map(Enrolment).collect()))
+    }
+
+    /// Role-play actors the exercises need.
+    async fn actors_needed(&self) -> i32 {
+        self.0.actors_needed
+    }
+
+    /// The actors playing, with their parts: for staff and the actors themselves; empty for
+    /// everyone else.
+    async fn actors(&self, ctx: &Context<'_>) -> FieldResult<Vec<Assignment>> {
+        session_assignments(ctx, SessionId(self.0.id)).await
+    }
+
+    /// Whether fewer actors are assigned than needed (staff; false for everyone else).
+    async fn needs_actor(&self, ctx: &Context<'_>) -> FieldResult<bool> {
+        if !policy::can_manage_bookings(viewer(ctx)?) {
+            return Ok(false);
+        }
+        let assigned = loaders(ctx)?
+            .load_one(AssignmentsOf::Session(SessionId(self.0.id)))
+            .await?
+            .map_or(0, |rows| rows.len());
+        Ok(i64::try_from(assigned).unwrap_or(i64::MAX) < i64::from(self.0.actors_needed))
     }
 
     /// True for the sessions of the demo data, which are not real trainings.

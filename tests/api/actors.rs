@@ -1,0 +1,228 @@
+//! Actors: profiles, availability, and assignments that never overlap.
+
+use api::{auth::Role, domain::ids::ActorId};
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::{
+    booking::{bookable_session, global_session},
+    helpers::*,
+};
+
+pub const SAVE_ACTOR: &str = "mutation($input: SaveActorInput!) { saveActor(input: $input) {
+    userErrors { code field } actor { id fullName scenarios playableRoles active } } }";
+pub const SET_AVAILABILITY: &str =
+    "mutation($input: SetActorAvailabilityInput!) { setActorAvailability(input: $input) {
+    userErrors { code field } actor { availability { startsAt endsAt } } } }";
+pub const ASSIGN: &str = "mutation($input: AssignActorInput!) { assignActor(input: $input) {
+    userErrors { code field message } session { needsActor actors { exerciseRole actor { fullName } } } } }";
+
+/// An active actor, available for the next sixty days; returns their global id.
+pub async fn available_actor(app: &TestApp, token: &str, name: &str) -> Value {
+    let saved = app
+        .data_as(
+            token,
+            SAVE_ACTOR,
+            json!({ "input": { "details": { "fullName": name, "scenarios": ["boze burger"],
+                                             "playableRoles": ["journalist"] } } }),
+        )
+        .await;
+    let id = saved["saveActor"]["actor"]["id"].clone();
+    let now = Utc::now();
+    let set = app
+        .data_as(
+            token,
+            SET_AVAILABILITY,
+            json!({ "input": { "actorId": id, "periods": [
+                { "startsAt": now.to_rfc3339(), "endsAt": (now + Duration::days(60)).to_rfc3339() } ] } }),
+        )
+        .await;
+    assert_eq!(set["setActorAvailability"]["userErrors"], json!([]));
+    id
+}
+
+fn code(answer: &Value) -> Value {
+    answer["assignActor"]["userErrors"][0]["code"].clone()
+}
+
+#[tokio::test]
+async fn an_actor_plays_in_one_session_at_a_time_and_only_when_available() {
+    let app = spawn_app().await;
+    let staff = app.token(Role::Coordinator);
+    let actor = available_actor(&app, &staff, "Test Acteur").await;
+    let first = bookable_session(&app, 10).await;
+    let course = app.brochure_course().await;
+    // Starts an hour after `first`: they overlap.
+    let overlapping = insert_session(
+        &app.db,
+        course.id,
+        None,
+        first.starts_at + Duration::hours(1),
+        10,
+    )
+    .await;
+    let later = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(20),
+        10,
+    )
+    .await;
+    let beyond = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(90),
+        10,
+    )
+    .await;
+    let assign = |session: &entity::session::Model| {
+        json!({ "input": { "sessionId": global_session(session), "actorId": actor,
+                           "exerciseRole": "boze burger" } })
+    };
+
+    let needs = "query($id: ID!) { session(id: $id) { actorsNeeded needsActor actors { actor { fullName } } } }";
+    let before = app
+        .data_as(&staff, needs, json!({ "id": global_session(&first) }))
+        .await;
+    assert_eq!(before["session"]["needsActor"], true);
+
+    let assigned = app.data_as(&staff, ASSIGN, assign(&first)).await;
+    assert_eq!(assigned["assignActor"]["userErrors"], json!([]));
+    assert_eq!(
+        assigned["assignActor"]["session"],
+        json!({ "needsActor": false, "actors": [{ "exerciseRole": "boze burger", "actor": { "fullName": "Test Acteur" } }] })
+    );
+    assert_eq!(
+        code(&app.data_as(&staff, ASSIGN, assign(&first)).await),
+        "CONFLICT"
+    );
+    assert_eq!(
+        code(&app.data_as(&staff, ASSIGN, assign(&overlapping)).await),
+        "CONFLICT"
+    );
+    assert_eq!(
+        code(&app.data_as(&staff, ASSIGN, assign(&beyond)).await),
+        "CONFLICT"
+    );
+    assert_eq!(
+        app.data_as(&staff, ASSIGN, assign(&later)).await["assignActor"]["userErrors"],
+        json!([])
+    );
+
+    // Who plays is for staff and the actors themselves.
+    let public = app
+        .data(needs, json!({ "id": global_session(&first) }))
+        .await;
+    assert_eq!(public["session"]["actors"], json!([]));
+    assert_eq!(public["session"]["needsActor"], false);
+
+    let uuid = api::domain::ids::GlobalId::decode(actor.as_str().unwrap(), "id")
+        .unwrap()
+        .uuid;
+    let own = app
+        .jwt
+        .issue("acteur", Role::Actor, Some(uuid), 600)
+        .unwrap();
+    let schedule = app
+        .data_as(
+            &own,
+            "{ myActorProfile { fullName schedule { exerciseRole session { id } } } }",
+            json!({}),
+        )
+        .await;
+    let sessions: Vec<_> = schedule["myActorProfile"]["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["session"]["id"].clone())
+        .collect();
+    assert_eq!(
+        sessions,
+        vec![json!(global_session(&first)), json!(global_session(&later))]
+    );
+
+    // An inactive actor is not assigned.
+    let mut inactive = json!({ "fullName": "Test Acteur", "active": false });
+    inactive["scenarios"] = json!([]);
+    app.data_as(
+        &staff,
+        SAVE_ACTOR,
+        json!({ "input": { "actorId": actor, "details": inactive } }),
+    )
+    .await;
+    let other = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(30),
+        10,
+    )
+    .await;
+    assert_eq!(
+        code(&app.data_as(&staff, ASSIGN, assign(&other)).await),
+        "CONFLICT"
+    );
+
+    let participant = insert_participant(&app.db).await;
+    let refused = app
+        .graphql_as(
+            &app.participant_token(participant.id),
+            ASSIGN,
+            assign(&other),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    let stranger = app
+        .data_as(
+            &app.participant_token(participant.id),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": actor }),
+        )
+        .await;
+    assert_eq!(stranger["node"], Value::Null);
+    let _ = ActorId(uuid);
+}
+
+#[tokio::test]
+async fn two_simultaneous_assignments_of_one_actor_to_overlapping_sessions_one_wins() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let staff = app.token(Role::Coordinator);
+    let actor = available_actor(&app, &staff, "Test Acteur").await;
+    let first = bookable_session(&app, 10).await;
+    let course = app.brochure_course().await;
+    let second = insert_session(
+        &app.db,
+        course.id,
+        None,
+        first.starts_at + Duration::minutes(30),
+        10,
+    )
+    .await;
+    let tasks: Vec<_> = [first, second]
+        .into_iter()
+        .map(|session| {
+            let (app, staff, actor) = (app.clone(), staff.clone(), actor.clone());
+            tokio::spawn(async move {
+                app.data_as(
+                    &staff,
+                    ASSIGN,
+                    json!({ "input": { "sessionId": global_session(&session), "actorId": actor } }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        codes.push(code(&answer));
+    }
+    codes.sort_by_key(|c| c.to_string());
+    assert_eq!(
+        codes,
+        vec![json!("CONFLICT"), Value::Null],
+        "exactly one wins"
+    );
+}
