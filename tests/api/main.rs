@@ -15,6 +15,7 @@ mod api_keys;
 mod auth;
 mod booking;
 mod demo_data;
+mod feedback;
 mod graphiql;
 mod health;
 mod helpers;

@@ -69,6 +69,23 @@ pub fn can_read_actor(viewer: &Viewer, actor_id: Uuid) -> bool {
     }
 }
 
+/// What someone wrote: its author, and administrators, who moderate it. Nobody else, not even
+/// coordinators or sync clients.
+pub fn can_read_feedback(viewer: &Viewer, author: Option<Uuid>) -> bool {
+    match viewer {
+        Viewer::Person {
+            role: Role::Administrator,
+            ..
+        } => true,
+        Viewer::Person {
+            role: Role::Participant,
+            participant_id: Some(own),
+            ..
+        } => author == Some(*own),
+        _ => false,
+    }
+}
+
 /// Reads of personal data by staff or machines are written to the audit trail; a participant
 /// reading their own record is not.
 pub fn is_audited(viewer: &Viewer) -> bool {

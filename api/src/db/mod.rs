@@ -6,6 +6,7 @@ pub mod audit;
 pub mod booking;
 pub mod change;
 pub mod course;
+pub mod feedback;
 pub mod idempotency;
 pub mod loaders;
 pub mod location;

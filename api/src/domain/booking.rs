@@ -61,6 +61,14 @@ pub enum UserErrorCode {
     ModuleOfAnotherCourse,
     /// The actor plays elsewhere at that time, is not available then, or is not active.
     Conflict,
+    /// Feedback comes from participants who attended the session.
+    NotAttended,
+    /// Feedback is given once per session.
+    FeedbackAlreadyGiven,
+    /// Feedback opens when the session starts and closes some days after it ends.
+    FeedbackClosed,
+    /// A rating outside 1 to 5.
+    RatingOutOfRange,
 }
 
 /// A refusal: nothing was changed.

@@ -19,6 +19,7 @@ pub enum NodeType {
     Participant,
     Enrolment,
     Actor,
+    Feedback,
 }
 
 impl NodeType {
@@ -32,6 +33,7 @@ impl NodeType {
             Self::Participant => "Participant",
             Self::Enrolment => "Enrolment",
             Self::Actor => "Actor",
+            Self::Feedback => "Feedback",
         }
     }
 
@@ -45,6 +47,7 @@ impl NodeType {
             "Participant" => Self::Participant,
             "Enrolment" => Self::Enrolment,
             "Actor" => Self::Actor,
+            "Feedback" => Self::Feedback,
             _ => return None,
         })
     }
@@ -112,6 +115,7 @@ typed_id!(OrganisationId, NodeType::Organisation);
 typed_id!(ParticipantId, NodeType::Participant);
 typed_id!(EnrolmentId, NodeType::Enrolment);
 typed_id!(ActorId, NodeType::Actor);
+typed_id!(FeedbackId, NodeType::Feedback);
 
 /// Municipalities are not nodes: they are read through a participant only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

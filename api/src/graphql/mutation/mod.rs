@@ -8,6 +8,7 @@
 
 mod actors;
 mod booking;
+mod feedback;
 mod places;
 mod planning;
 mod programme;
@@ -41,6 +42,7 @@ pub struct Mutation(
     places::PlacesMutation,
     programme::ProgrammeMutation,
     actors::ActorMutation,
+    feedback::FeedbackMutation,
 );
 
 /// Why a mutation changed nothing.

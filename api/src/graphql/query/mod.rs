@@ -3,6 +3,7 @@
 mod actor;
 mod audit;
 mod course;
+mod feedback;
 mod node;
 mod session;
 mod viewer;
@@ -14,6 +15,7 @@ pub struct Query(
     actor::ActorQuery,
     audit::AuditQuery,
     course::CourseQuery,
+    feedback::FeedbackQuery,
     session::SessionQuery,
     node::NodeQuery,
     viewer::ViewerQuery,

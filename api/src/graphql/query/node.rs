@@ -2,15 +2,15 @@ use async_graphql::{Context, ID, Object};
 
 use crate::{
     domain::ids::{
-        ActorId, CourseId, EnrolmentId, GlobalId, LocationId, ModuleId, NodeType, OrganisationId,
-        ParticipantId, SessionId,
+        ActorId, CourseId, EnrolmentId, FeedbackId, GlobalId, LocationId, ModuleId, NodeType,
+        OrganisationId, ParticipantId, SessionId,
     },
     error::{ApiError, FieldResult},
     graphql::{
         context::loaders,
         types::{
             Course, Location, Module, Node, Organisation, Session, course_visible, load_actor,
-            load_enrolment, load_participant,
+            load_enrolment, load_feedback, load_participant,
         },
     },
 };
@@ -48,6 +48,9 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
             .await?
             .map(Node::Enrolment),
         NodeType::Actor => load_actor(ctx, ActorId(uuid)).await?.map(Node::Actor),
+        NodeType::Feedback => load_feedback(ctx, FeedbackId(uuid))
+            .await?
+            .map(Node::Feedback),
         NodeType::Organisation => loaders
             .load_one(OrganisationId(uuid))
             .await?

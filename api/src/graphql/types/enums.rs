@@ -77,3 +77,13 @@ pub enum EnrolmentChangeKind {
     Attended,
     NoShow,
 }
+
+/// Where a comment stands on its way to publication.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[graphql(remote = "enums::ModerationStatus")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ModerationStatus {
+    Pending,
+    Approved,
+    Rejected,
+}

@@ -5,6 +5,7 @@ mod actor;
 mod connection;
 mod course;
 pub(crate) mod enums;
+mod feedback;
 mod location;
 mod module;
 mod node;
@@ -19,6 +20,7 @@ pub use connection::{
     CourseConnection, SessionConnection, SessionTotal, course_connection, session_connection,
 };
 pub use course::{Course, CourseFilter, course_visible};
+pub use feedback::{Feedback, load_feedback};
 pub use location::Location;
 pub use module::Module;
 pub use node::Node;

@@ -1,6 +1,8 @@
 use async_graphql::{ID, Interface};
 
-use super::{Actor, Course, Enrolment, Location, Module, Organisation, Participant, Session};
+use super::{
+    Actor, Course, Enrolment, Feedback, Location, Module, Organisation, Participant, Session,
+};
 
 /// An object with a global id (Relay): `node(id:)` finds any of them.
 #[derive(Interface)]
@@ -14,4 +16,5 @@ pub enum Node {
     Participant(Participant),
     Enrolment(Enrolment),
     Actor(Actor),
+    Feedback(Feedback),
 }

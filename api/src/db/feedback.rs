@@ -1,0 +1,197 @@
+//! Feedback after a session: given once by those who attended, moderated before any of it is
+//! shown, and shown only as "a participant" with at most the role.
+
+use chrono::Duration;
+use entity::{
+    enrolment,
+    enums::{EnrolmentStatus, ModerationStatus},
+    feedback, participant, session,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    SqlErr, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{
+    change::{Change, Outcome},
+    transaction::TxError,
+};
+use crate::{
+    domain::booking::{Refusal, UserErrorCode},
+    live::Live,
+};
+
+/// Feedback can be given until this long after the session ends.
+pub const FEEDBACK_PERIOD_DAYS: i64 = 30;
+
+#[derive(Debug, Clone)]
+pub struct NewFeedback {
+    pub session_id: Uuid,
+    pub overall_rating: i32,
+    pub relevance_rating: Option<i32>,
+    pub actor_rating: Option<i32>,
+    pub trainer_rating: Option<i32>,
+    pub comment: Option<String>,
+    pub consent_to_publish: bool,
+}
+
+fn already_given() -> TxError {
+    Refusal::new(
+        UserErrorCode::FeedbackAlreadyGiven,
+        "you gave feedback on this session already",
+    )
+    .into()
+}
+
+/// A participant's feedback on a session they attended.
+pub async fn give_feedback(
+    change: Change<'_>,
+    live: &Live,
+    participant_id: Uuid,
+    new: &NewFeedback,
+) -> Result<Outcome, TxError> {
+    let Some(session) = session::Entity::find_by_id(new.session_id)
+        .one(change.txn)
+        .await?
+    else {
+        return Err(Refusal::not_found("session", "input.sessionId").into());
+    };
+    let attended = enrolment::Entity::find()
+        .filter(enrolment::Column::SessionId.eq(session.id))
+        .filter(enrolment::Column::ParticipantId.eq(participant_id))
+        .filter(enrolment::Column::Status.eq(EnrolmentStatus::Attended))
+        .one(change.txn)
+        .await?;
+    if attended.is_none() {
+        return Err(Refusal::new(
+            UserErrorCode::NotAttended,
+            "feedback comes from those who attended the session",
+        )
+        .into());
+    }
+    let closes = session.ends_at + Duration::days(FEEDBACK_PERIOD_DAYS);
+    if change.now < session.starts_at || change.now > closes {
+        return Err(Refusal::new(
+            UserErrorCode::FeedbackClosed,
+            format!(
+                "feedback is open from the start until {FEEDBACK_PERIOD_DAYS} days after the end"
+            ),
+        )
+        .into());
+    }
+    let Some(author) = participant::Entity::find_by_id(participant_id)
+        .one(change.txn)
+        .await?
+    else {
+        return Err(Refusal::not_found("participant", "input.sessionId").into());
+    };
+    let id = Uuid::new_v4();
+    feedback::Entity::insert(feedback::ActiveModel {
+        id: Set(id),
+        course_id: Set(session.course_id),
+        session_id: Set(Some(session.id)),
+        participant_id: Set(Some(participant_id)),
+        overall_rating: Set(Some(new.overall_rating)),
+        relevance_rating: Set(new.relevance_rating),
+        actor_rating: Set(new.actor_rating),
+        trainer_rating: Set(new.trainer_rating),
+        comment: Set(new.comment.clone()),
+        consent_to_publish: Set(new.consent_to_publish),
+        moderation_status: Set(ModerationStatus::Pending),
+        // The only attribution a testimonial may carry.
+        author_role: Set(Some(author.role)),
+        submitted_at: Set(change.now),
+        created_at: Set(change.now),
+        updated_at: Set(change.now),
+    })
+    .exec_without_returning(change.txn)
+    .await
+    .map_err(|error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => already_given(),
+        _ => TxError::from(error),
+    })?;
+    change
+        .audit_change("giveFeedback", "Feedback", &[id])
+        .await?;
+    change.finish(live, Outcome::for_record(id)).await
+}
+
+/// An administrator approves or rejects a comment for publication.
+pub async fn moderate(
+    change: Change<'_>,
+    live: &Live,
+    id: Uuid,
+    decision: ModerationStatus,
+) -> Result<Outcome, TxError> {
+    let changed = feedback::Entity::update_many()
+        .col_expr(feedback::Column::ModerationStatus, Expr::value(decision))
+        .col_expr(feedback::Column::UpdatedAt, Expr::value(change.now))
+        .filter(feedback::Column::Id.eq(id))
+        .exec(change.txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(Refusal::not_found("feedback", "input.feedbackId").into());
+    }
+    change
+        .audit_change("moderateFeedback", "Feedback", &[id])
+        .await?;
+    change.finish(live, Outcome::for_record(id)).await
+}
+
+/// The author withdraws consent: the testimonial disappears at once.
+pub async fn withdraw_consent(
+    change: Change<'_>,
+    live: &Live,
+    participant_id: Uuid,
+    id: Uuid,
+) -> Result<Outcome, TxError> {
+    let changed = feedback::Entity::update_many()
+        .col_expr(feedback::Column::ConsentToPublish, Expr::value(false))
+        .col_expr(feedback::Column::UpdatedAt, Expr::value(change.now))
+        .filter(feedback::Column::Id.eq(id))
+        // Someone else's feedback looks the same as none at all.
+        .filter(feedback::Column::ParticipantId.eq(participant_id))
+        .exec(change.txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(Refusal::not_found("feedback", "input.feedbackId").into());
+    }
+    change
+        .audit_change("withdrawConsent", "Feedback", &[id])
+        .await?;
+    change.finish(live, Outcome::for_record(id)).await
+}
+
+pub async fn find_feedback_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<feedback::Model>, DbErr> {
+    feedback::Entity::find()
+        .filter(feedback::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// Comments whose authors consented to publication, waiting for an administrator, oldest first.
+pub async fn awaiting_moderation(db: &impl ConnectionTrait) -> Result<Vec<feedback::Model>, DbErr> {
+    feedback::Entity::find()
+        .filter(feedback::Column::ModerationStatus.eq(ModerationStatus::Pending))
+        .filter(feedback::Column::ConsentToPublish.eq(true))
+        .filter(feedback::Column::Comment.is_not_null())
+        .order_by_asc(feedback::Column::SubmittedAt)
+        .all(db)
+        .await
+}
+
+/// A participant's own feedback, newest first.
+pub async fn feedback_of(
+    db: &impl ConnectionTrait,
+    participant_id: Uuid,
+) -> Result<Vec<feedback::Model>, DbErr> {
+    feedback::Entity::find()
+        .filter(feedback::Column::ParticipantId.eq(participant_id))
+        .order_by_desc(feedback::Column::SubmittedAt)
+        .all(db)
+        .await
+}
