@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    change::{Change, Outcome},
+    change::{Change, Outcome, update_and_read},
     transaction::TxError,
 };
 use crate::{
@@ -46,13 +46,11 @@ fn conflict(message: impl Into<String>) -> TxError {
 
 /// Locks an actor for this transaction.
 async fn lock_actor(change: &Change<'_>, id: Uuid) -> Result<actor::Model, TxError> {
-    actor::Entity::update_many()
+    let lock = actor::Entity::update_many()
         .col_expr(actor::Column::UpdatedAt, Expr::value(change.now))
-        .filter(actor::Column::Id.eq(id))
-        .exec_with_returning(change.txn)
+        .filter(actor::Column::Id.eq(id));
+    update_and_read(change.txn, lock, id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| Refusal::not_found("actor", "input.actorId").into())
 }
 

@@ -23,6 +23,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::change::update_and_read;
 pub use super::change::{Change, Outcome};
 use super::{session::count_seats, transaction::TxError};
 use crate::{
@@ -79,16 +80,14 @@ impl Change<'_> {
     /// again once the lock is held, so the changes of one session are recorded in the order in
     /// which they were made, and the rules see the time they apply at.
     async fn lock_session(&mut self, id: Uuid, field: &str) -> Result<session::Model, TxError> {
-        let locked = session::Entity::update_many()
+        let lock = session::Entity::update_many()
             .col_expr(
                 session::Column::AvailabilityVersion,
                 Expr::col(session::Column::AvailabilityVersion).add(1),
             )
-            .filter(session::Column::Id.eq(id))
-            .exec_with_returning(self.txn)
+            .filter(session::Column::Id.eq(id));
+        let locked = update_and_read(self.txn, lock, id)
             .await?
-            .into_iter()
-            .next()
             .ok_or_else(|| TxError::from(Refusal::not_found("session", field)))?;
         self.now = Utc::now();
         Ok(locked)
@@ -753,13 +752,11 @@ async fn update_session(
     id: Uuid,
     set: impl FnOnce(sea_orm::UpdateMany<session::Entity>) -> sea_orm::UpdateMany<session::Entity>,
 ) -> Result<session::Model, TxError> {
-    set(session::Entity::update_many())
+    let update = set(session::Entity::update_many())
         .col_expr(session::Column::UpdatedAt, Expr::value(change.now))
-        .filter(session::Column::Id.eq(id))
-        .exec_with_returning(change.txn)
+        .filter(session::Column::Id.eq(id));
+    update_and_read(change.txn, update, id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| TxError::Db(DbErr::RecordNotFound("a locked session".into())))
 }
 
@@ -797,23 +794,19 @@ async fn lock_participant(
     id: Uuid,
     field: Option<&str>,
 ) -> Result<participant::Model, TxError> {
-    participant::Entity::update_many()
+    let lock = participant::Entity::update_many()
         .col_expr(
             participant::Column::UpdatedAt,
             Expr::col(participant::Column::UpdatedAt),
         )
-        .filter(participant::Column::Id.eq(id))
-        .exec_with_returning(txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            let refusal = Refusal::new(UserErrorCode::NotFound, "participant not found");
-            match field {
-                Some(field) => refusal.at(field).into(),
-                None => refusal.into(),
-            }
-        })
+        .filter(participant::Column::Id.eq(id));
+    update_and_read(txn, lock, id).await?.ok_or_else(|| {
+        let refusal = Refusal::new(UserErrorCode::NotFound, "participant not found");
+        match field {
+            Some(field) => refusal.at(field).into(),
+            None => refusal.into(),
+        }
+    })
 }
 
 async fn create_participant(

@@ -95,3 +95,22 @@ impl<'a> Change<'a> {
         Ok(outcome)
     }
 }
+
+/// Runs an UPDATE of one row (by `id`, which `update` filters on) and reads the row back in the
+/// same transaction: on PostgreSQL the UPDATE takes the row lock the rest of the transaction
+/// relies on; SQLite holds its write lock from BEGIN. Not `UPDATE … RETURNING`: SQLite
+/// sometimes answered that without a column an `ALTER TABLE` had added (seen in this project).
+pub(super) async fn update_and_read<E>(
+    txn: &DatabaseTransaction,
+    update: sea_orm::UpdateMany<E>,
+    id: Uuid,
+) -> Result<Option<E::Model>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    if update.exec(txn).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    E::find_by_id(id).one(txn).await
+}
