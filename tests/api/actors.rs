@@ -226,3 +226,49 @@ async fn two_simultaneous_assignments_of_one_actor_to_overlapping_sessions_one_w
         "exactly one wins"
     );
 }
+
+#[tokio::test]
+async fn staff_list_the_sessions_that_still_need_an_actor_with_their_fill_rate() {
+    let app = spawn_app().await;
+    let staff = app.token(Role::Coordinator);
+    let actor = available_actor(&app, &staff, "Test Acteur").await;
+    let covered = bookable_session(&app, 4).await;
+    let course = app.brochure_course().await;
+    let uncovered =
+        insert_session(&app.db, course.id, None, Utc::now() + Duration::days(21), 4).await;
+    let person = insert_participant(&app.db).await;
+    crate::booking::book_self(&app, &uncovered, person.id).await;
+    app.data_as(
+        &staff,
+        ASSIGN,
+        json!({ "input": { "sessionId": global_session(&covered), "actorId": actor } }),
+    )
+    .await;
+    let query = "query($needs: Boolean) { sessions(first: 100, filter: { needsActor: $needs, isDemo: null }) {
+        edges { node { id fillRate waitingListLength } } } }";
+    let query = query.replace(", isDemo: null", "");
+    let ids = |data: &Value| -> Vec<Value> {
+        data["sessions"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].clone())
+            .collect()
+    };
+    let needing = app.data_as(&staff, &query, json!({ "needs": true })).await;
+    assert!(ids(&needing).contains(&json!(global_session(&uncovered))));
+    assert!(!ids(&needing).contains(&json!(global_session(&covered))));
+    let node = needing["sessions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["id"] == json!(global_session(&uncovered)))
+        .unwrap()["node"]
+        .clone();
+    assert_eq!(node["fillRate"], 0.25);
+    let covered_list = app.data_as(&staff, &query, json!({ "needs": false })).await;
+    assert_eq!(ids(&covered_list), vec![json!(global_session(&covered))]);
+
+    let public = app.graphql(&query, json!({ "needs": true })).await;
+    assert_eq!(error_code(&public), "FORBIDDEN");
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{course, enrolment, enums::*, session};
+use entity::{course, enrolment, enums::*, session, session_actor};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -31,6 +31,8 @@ pub struct SessionFilter {
     pub has_seats_left: Option<bool>,
     /// Sessions of published courses only: what the public may see.
     pub published_courses_only: bool,
+    /// Sessions with fewer (true) or at least as many (false) actors as they need.
+    pub needs_actor: Option<bool>,
 }
 
 /// The seats taken in a session, as a sub-select on `sessions`.
@@ -73,6 +75,23 @@ fn condition(filter: &SessionFilter) -> Condition {
                     .to_owned(),
             ),
         );
+    }
+    if let Some(needs_actor) = filter.needs_actor {
+        let needed = Expr::col((session::Entity, session::Column::ActorsNeeded));
+        let assigned = Query::select()
+            .expr(Func::count(Expr::col(Asterisk)))
+            .from(session_actor::Entity)
+            .and_where(
+                Expr::col((session_actor::Entity, session_actor::Column::SessionId))
+                    .equals((session::Entity, session::Column::Id)),
+            )
+            .to_owned();
+        let assigned = Expr::SubQuery(None, Box::new(assigned.into_sub_query_statement()));
+        condition = condition.add(if needs_actor {
+            needed.gt(assigned)
+        } else {
+            needed.lte(assigned)
+        });
     }
     if let Some(has_seats_left) = filter.has_seats_left {
         let capacity = Expr::col((session::Entity, session::Column::Capacity));

@@ -104,6 +104,16 @@ impl Session {
         Ok(self.seats(ctx).await?.taken)
     }
 
+    /// The share of seats taken, from 0 to 1.
+    async fn fill_rate(&self, ctx: &Context<'_>) -> FieldResult<f64> {
+        let taken = self.seats(ctx).await?.taken as f64;
+        Ok(if self.0.capacity > 0 {
+            (taken / f64::from(self.0.capacity)).min(1.0)
+        } else {
+            1.0
+        })
+    }
+
     /// Seats still free; never below zero.
     async fn seats_left(&self, ctx: &Context<'_>) -> FieldResult<i64> {
         Ok((i64::from(self.0.capacity) - self.seats(ctx).await?.taken).max(0))
@@ -222,6 +232,7 @@ impl CourseSessionFilter {
             has_seats_left: self.has_seats_left,
             // The course's own list: the course was visible, so are its sessions.
             published_courses_only: false,
+            needs_actor: None,
         }
     }
 }
@@ -231,6 +242,8 @@ impl CourseSessionFilter {
 pub struct SessionFilter {
     /// Sessions of this course.
     pub course_id: Option<ID>,
+    /// Staff: sessions that still need (true) or have all (false) their actors.
+    pub needs_actor: Option<bool>,
     #[graphql(flatten)]
     pub sessions: CourseSessionFilter,
 }
@@ -243,8 +256,12 @@ impl SessionFilter {
             .course_id
             .map(|id| CourseId::from_global(&id, "filter.courseId"))
             .transpose()?;
+        if self.needs_actor.is_some() && !policy::can_manage_bookings(viewer) {
+            return Err(ApiError::Forbidden);
+        }
         Ok(db::session::SessionFilter {
             published_courses_only: !policy::can_see_unpublished(viewer),
+            needs_actor: self.needs_actor,
             ..self.sessions.into_db(course_id)
         })
     }
