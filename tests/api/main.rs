@@ -28,6 +28,7 @@ mod pagination;
 mod planning;
 mod processes;
 mod programme;
+mod rebuild;
 mod scheduling;
 mod schema;
 mod statements;

@@ -195,3 +195,45 @@ pub async fn feedback_of(
         .all(db)
         .await
 }
+
+/// A testimonial from before the platform kept records (the leaflet's quote): published as it
+/// was given, with consent, attributed to a participant or at most a role.
+pub async fn record_testimonial(
+    change: Change<'_>,
+    live: &Live,
+    course_id: Uuid,
+    quote: &str,
+    author_role: Option<entity::enums::ParticipantRole>,
+) -> Result<Outcome, TxError> {
+    if entity::course::Entity::find_by_id(course_id)
+        .one(change.txn)
+        .await?
+        .is_none()
+    {
+        return Err(Refusal::not_found("course", "input.courseId").into());
+    }
+    let id = Uuid::new_v4();
+    feedback::Entity::insert(feedback::ActiveModel {
+        id: Set(id),
+        course_id: Set(course_id),
+        session_id: Set(None),
+        participant_id: Set(None),
+        overall_rating: Set(None),
+        relevance_rating: Set(None),
+        actor_rating: Set(None),
+        trainer_rating: Set(None),
+        comment: Set(Some(quote.to_owned())),
+        consent_to_publish: Set(true),
+        moderation_status: Set(ModerationStatus::Approved),
+        author_role: Set(author_role),
+        submitted_at: Set(change.now),
+        created_at: Set(change.now),
+        updated_at: Set(change.now),
+    })
+    .exec_without_returning(change.txn)
+    .await?;
+    change
+        .audit_change("recordTestimonial", "Feedback", &[id])
+        .await?;
+    change.finish(live, Outcome::for_record(id)).await
+}

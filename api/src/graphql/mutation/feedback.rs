@@ -10,13 +10,13 @@ use crate::{
     db::feedback::{self, NewFeedback},
     domain::{
         booking::{Refusal, UserErrorCode},
-        ids::{FeedbackId, SessionId},
-        input::text,
+        ids::{CourseId, FeedbackId, SessionId},
+        input::{required, text},
     },
     error::{ApiError, FieldResult},
     graphql::{
         context::viewer,
-        types::{Feedback, load_feedback},
+        types::{Feedback, enums::ParticipantRole, load_feedback},
     },
 };
 
@@ -62,6 +62,17 @@ pub struct ModerateFeedbackInput {
 #[derive(InputObject, Serialize, Debug)]
 pub struct WithdrawConsentInput {
     pub feedback_id: ID,
+    #[graphql(flatten)]
+    #[serde(skip)]
+    pub options: MutationOptions,
+}
+
+#[derive(InputObject, Serialize, Debug)]
+pub struct RecordTestimonialInput {
+    pub course_id: ID,
+    pub quote: String,
+    /// At most the author's role; "Een deelnemer" when left out.
+    pub author_role: Option<ParticipantRole>,
     #[graphql(flatten)]
     #[serde(skip)]
     pub options: MutationOptions,
@@ -179,6 +190,42 @@ impl FeedbackMutation {
                         async move { feedback::withdraw_consent(change, &live, own, id).await },
                     )
                 })
+                .await?
+            }
+        };
+        Ok(payload(&performed, input.options.client_mutation_id))
+    }
+
+    /// Administrators: records a testimonial given before the platform kept records (such as
+    /// the leaflet's), published at once.
+    async fn record_testimonial(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordTestimonialInput,
+    ) -> FieldResult<FeedbackPayload> {
+        require_administrator(viewer(ctx)?)?;
+        let parsed = parse_id(
+            CourseId::from_global(&input.course_id, "input.courseId"),
+            "input.courseId",
+        )
+        .and_then(|course| Ok((course.0, required(&input.quote, "input.quote", 5000, true)?)));
+        let role = input.author_role.map(Into::into);
+        let performed = match parsed {
+            Err(refusal) => Performed::refused(refusal),
+            Ok((course, quote)) => {
+                let key = input.options.idempotency_key.as_deref();
+                perform(
+                    ctx,
+                    "recordTestimonial",
+                    key,
+                    &input,
+                    move |change, live| {
+                        let quote = quote.clone();
+                        Box::pin(async move {
+                            feedback::record_testimonial(change, &live, course, &quote, role).await
+                        })
+                    },
+                )
                 .await?
             }
         };
