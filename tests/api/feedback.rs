@@ -74,12 +74,12 @@ async fn feedback_becomes_a_testimonial_only_with_consent_and_approval() {
     let waiting = app
         .data_as(
             &admin,
-            "{ feedbackAwaitingModeration { id comment } }",
+            "{ feedbackAwaitingModeration(first: 10) { pageInfo { hasNextPage } nodes { id comment } } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        waiting["feedbackAwaitingModeration"],
+        waiting["feedbackAwaitingModeration"]["nodes"],
         json!([{ "id": feedback["id"], "comment": quote }])
     );
     let approved = app
@@ -185,4 +185,60 @@ async fn only_those_who_attended_give_feedback_and_only_in_its_period() {
             .iter()
             .all(|f| f.session_id.is_none())
     );
+}
+
+#[tokio::test]
+async fn feedback_awaiting_moderation_pages_oldest_first() {
+    let app = spawn_app().await;
+    let course = app.brochure_course().await;
+    let session = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() - Duration::hours(8),
+        10,
+    )
+    .await;
+    let mut comments = Vec::new();
+    for n in 0..3 {
+        let person = insert_participant(&app.db).await;
+        insert_enrolment(&app.db, session.id, person.id, EnrolmentStatus::Attended).await;
+        let comment = format!("opmerking {n}");
+        let given = app
+            .data_as(
+                &app.participant_token(person.id),
+                GIVE,
+                json!({ "input": { "sessionId": SessionId(session.id).to_global(), "overallRating": 4,
+                                   "comment": comment, "consentToPublish": true } }),
+            )
+            .await;
+        assert_eq!(errors(&given), json!([]));
+        comments.push(comment);
+    }
+    let admin = app.token(Role::Administrator);
+    let query = "query($after: String) { feedbackAwaitingModeration(first: 2, after: $after) {
+        pageInfo { hasNextPage endCursor } nodes { comment } } }";
+    let first = app.data_as(&admin, query, json!({})).await["feedbackAwaitingModeration"].clone();
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let second = app
+        .data_as(
+            &admin,
+            query,
+            json!({ "after": first["pageInfo"]["endCursor"] }),
+        )
+        .await["feedbackAwaitingModeration"]
+        .clone();
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
+    let seen: Vec<_> = first["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["nodes"].as_array().unwrap())
+        .map(|n| n["comment"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, comments);
+    let coordinator = app
+        .graphql_as(&app.token(Role::Coordinator), query, json!({}))
+        .await;
+    assert_eq!(error_code(&coordinator), "FORBIDDEN");
 }

@@ -8,8 +8,8 @@ use entity::{
     feedback, participant, session,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    SqlErr, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -18,7 +18,10 @@ use super::{
     transaction::TxError,
 };
 use crate::{
-    domain::booking::{Refusal, UserErrorCode},
+    domain::{
+        booking::{Refusal, UserErrorCode},
+        pagination::FeedbackCursor,
+    },
     live::Live,
 };
 
@@ -173,13 +176,36 @@ pub async fn find_feedback_by_ids(
         .await
 }
 
-/// Comments whose authors consented to publication, waiting for an administrator, oldest first.
-pub async fn awaiting_moderation(db: &impl ConnectionTrait) -> Result<Vec<feedback::Model>, DbErr> {
-    feedback::Entity::find()
+/// Comments whose authors consented to publication, waiting for an administrator, oldest first:
+/// a page of `limit` after `after`, of one course or all.
+pub async fn awaiting_moderation(
+    db: &impl ConnectionTrait,
+    course_id: Option<Uuid>,
+    after: Option<FeedbackCursor>,
+    limit: u64,
+) -> Result<Vec<feedback::Model>, DbErr> {
+    let mut query = feedback::Entity::find()
         .filter(feedback::Column::ModerationStatus.eq(ModerationStatus::Pending))
         .filter(feedback::Column::ConsentToPublish.eq(true))
-        .filter(feedback::Column::Comment.is_not_null())
+        .filter(feedback::Column::Comment.is_not_null());
+    if let Some(course_id) = course_id {
+        query = query.filter(feedback::Column::CourseId.eq(course_id));
+    }
+    if let Some(FeedbackCursor { submitted_at, id }) = after {
+        query = query.filter(
+            Condition::any()
+                .add(feedback::Column::SubmittedAt.gt(submitted_at))
+                .add(
+                    Condition::all()
+                        .add(feedback::Column::SubmittedAt.eq(submitted_at))
+                        .add(feedback::Column::Id.gt(id)),
+                ),
+        );
+    }
+    query
         .order_by_asc(feedback::Column::SubmittedAt)
+        .order_by_asc(feedback::Column::Id)
+        .limit(limit)
         .all(db)
         .await
 }

@@ -108,6 +108,24 @@ impl CursorKey for AuditCursor {
     }
 }
 
+/// Feedback waiting for moderation, oldest first: (submitted_at, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FeedbackCursor {
+    pub submitted_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl CursorKey for FeedbackCursor {
+    fn to_text(&self) -> String {
+        instant_to_text("feedback", self.submitted_at, self.id)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let (submitted_at, id) = instant_from_text("feedback", text)?;
+        Some(Self { submitted_at, id })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// `first`/`after`: from the start of the list.
