@@ -272,3 +272,57 @@ async fn staff_list_the_sessions_that_still_need_an_actor_with_their_fill_rate()
     let public = app.graphql(&query, json!({ "needs": true })).await;
     assert_eq!(error_code(&public), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_session_does_not_move_onto_a_time_its_actor_cannot_play() {
+    let app = spawn_app().await;
+    let staff = app.token(Role::Coordinator);
+    let actor = available_actor(&app, &staff, "Test Acteur").await;
+    let course = app.brochure_course().await;
+    let first = bookable_session(&app, 10).await;
+    let second = insert_session(
+        &app.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(20),
+        10,
+    )
+    .await;
+    for session in [&first, &second] {
+        let assigned = app
+            .data_as(
+                &staff,
+                ASSIGN,
+                json!({ "input": { "sessionId": global_session(session), "actorId": actor } }),
+            )
+            .await;
+        assert_eq!(assigned["assignActor"]["userErrors"], json!([]));
+    }
+    let reschedule = |starts: chrono::DateTime<Utc>| {
+        json!({ "input": { "sessionId": global_session(&second), "times": {
+            "startsAt": starts.to_rfc3339(), "endsAt": (starts + Duration::hours(7)).to_rfc3339() } } })
+    };
+    let query = "mutation($input: RescheduleSessionInput!) { rescheduleSession(input: $input) { userErrors { code } } }";
+    let onto_first = app
+        .data_as(
+            &staff,
+            query,
+            reschedule(first.starts_at + Duration::hours(2)),
+        )
+        .await;
+    assert_eq!(
+        onto_first["rescheduleSession"]["userErrors"][0]["code"],
+        "CONFLICT"
+    );
+    let unavailable = app
+        .data_as(&staff, query, reschedule(Utc::now() + Duration::days(90)))
+        .await;
+    assert_eq!(
+        unavailable["rescheduleSession"]["userErrors"][0]["code"],
+        "CONFLICT"
+    );
+    let fine = app
+        .data_as(&staff, query, reschedule(Utc::now() + Duration::days(25)))
+        .await;
+    assert_eq!(fine["rescheduleSession"]["userErrors"], json!([]));
+}

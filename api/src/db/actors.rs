@@ -156,39 +156,15 @@ pub async fn assign_actor(
     if !actor.is_active {
         return Err(conflict("this actor is not active"));
     }
-    let available = actor_availability::Entity::find()
-        .filter(actor_availability::Column::ActorId.eq(actor_id))
-        .filter(actor_availability::Column::StartsAt.lte(session.starts_at))
-        .filter(actor_availability::Column::EndsAt.gte(session.ends_at))
-        .one(change.txn)
-        .await?;
-    if available.is_none() {
-        return Err(conflict(
-            "the session falls outside the actor's availability",
-        ));
-    }
-    let overlapping = session_actor::Entity::find()
-        .filter(session_actor::Column::ActorId.eq(actor_id))
-        .filter(
-            session_actor::Column::SessionId.in_subquery(
-                Query::select()
-                    .column(session::Column::Id)
-                    .from(session::Entity)
-                    .and_where(session::Column::Status.ne(SessionStatus::Cancelled))
-                    .and_where(session::Column::StartsAt.lt(session.ends_at))
-                    .and_where(session::Column::EndsAt.gt(session.starts_at))
-                    .to_owned(),
-            ),
-        )
-        .one(change.txn)
-        .await?;
-    if let Some(other) = overlapping {
-        return Err(if other.session_id == session.id {
-            conflict("the actor is already assigned to this session")
-        } else {
-            conflict("the actor plays in another session at that time")
-        });
-    }
+    check_free(
+        &change,
+        actor_id,
+        session.id,
+        session.starts_at,
+        session.ends_at,
+        false,
+    )
+    .await?;
     let id = Uuid::new_v4();
     session_actor::Entity::insert(session_actor::ActiveModel {
         id: Set(id),
@@ -210,6 +186,83 @@ pub async fn assign_actor(
         .audit_change("assignActor", "Session", &[session.id, actor_id])
         .await?;
     change.finish(live, Outcome::for_record(session.id)).await
+}
+
+/// Whether an actor can play in a session at these times: within one of their availability
+/// periods, and in no other (not cancelled) session overlapping them. The caller holds the
+/// actor's lock.
+async fn check_free(
+    change: &Change<'_>,
+    actor_id: Uuid,
+    session_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    rescheduling: bool,
+) -> Result<(), TxError> {
+    let available = actor_availability::Entity::find()
+        .filter(actor_availability::Column::ActorId.eq(actor_id))
+        .filter(actor_availability::Column::StartsAt.lte(starts_at))
+        .filter(actor_availability::Column::EndsAt.gte(ends_at))
+        .one(change.txn)
+        .await?;
+    if available.is_none() {
+        return Err(conflict(
+            "the session falls outside the actor's availability",
+        ));
+    }
+    let overlapping = session_actor::Entity::find()
+        .filter(session_actor::Column::ActorId.eq(actor_id))
+        .filter(
+            session_actor::Column::SessionId.in_subquery(
+                Query::select()
+                    .column(session::Column::Id)
+                    .from(session::Entity)
+                    .and_where(session::Column::Status.ne(SessionStatus::Cancelled))
+                    .and_where(session::Column::StartsAt.lt(ends_at))
+                    .and_where(session::Column::EndsAt.gt(starts_at))
+                    .to_owned(),
+            ),
+        )
+        .all(change.txn)
+        .await?;
+    // When the session itself moves, its own assignment does not count against the new times.
+    if !rescheduling
+        && overlapping
+            .iter()
+            .any(|other| other.session_id == session_id)
+    {
+        return Err(conflict("the actor is already assigned to this session"));
+    }
+    if overlapping
+        .iter()
+        .any(|other| other.session_id != session_id)
+    {
+        return Err(conflict("the actor plays in another session at that time"));
+    }
+    Ok(())
+}
+
+/// Before a session moves to other times: every actor in it must still be free then. Locks
+/// those actors (in id order), so no assignment slips in meanwhile.
+pub(super) async fn check_actors_free_at(
+    change: &Change<'_>,
+    session_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<(), TxError> {
+    let mut actors: Vec<Uuid> = session_actor::Entity::find()
+        .filter(session_actor::Column::SessionId.eq(session_id))
+        .all(change.txn)
+        .await?
+        .into_iter()
+        .map(|row| row.actor_id)
+        .collect();
+    actors.sort();
+    for actor_id in actors {
+        lock_actor(change, actor_id).await?;
+        check_free(change, actor_id, session_id, starts_at, ends_at, true).await?;
+    }
+    Ok(())
 }
 
 /// Takes an actor off a session.

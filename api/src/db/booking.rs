@@ -1073,15 +1073,18 @@ pub async fn replan_session(
         .into());
     }
     let (update, topic, action) = match replan {
-        Replan::Times { starts_at, ends_at } => (
-            session::ActiveModel {
-                starts_at: Set(starts_at),
-                ends_at: Set(ends_at),
-                ..Default::default()
-            },
-            "session.rescheduled",
-            "rescheduleSession",
-        ),
+        Replan::Times { starts_at, ends_at } => {
+            super::actors::check_actors_free_at(&change, session.id, starts_at, ends_at).await?;
+            (
+                session::ActiveModel {
+                    starts_at: Set(starts_at),
+                    ends_at: Set(ends_at),
+                    ..Default::default()
+                },
+                "session.rescheduled",
+                "rescheduleSession",
+            )
+        }
         Replan::Location(location) => {
             require_location(&change, location).await?;
             (
