@@ -301,6 +301,44 @@ impl Loader<SessionsOf> for DbLoader {
     }
 }
 
+/// A page of an actor's schedule; actors asked with the same filter and page share a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScheduleOf {
+    pub actor: ActorId,
+    pub filter: Arc<SessionFilter>,
+    pub page: Arc<PageRequest<SessionCursor>>,
+}
+
+impl Loader<ScheduleOf> for DbLoader {
+    type Value = Page<session::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ScheduleOf]) -> LoadResult<ScheduleOf, Page<session::Model>> {
+        let mut batches: HashMap<(&SessionFilter, &PageRequest<SessionCursor>), Vec<Uuid>> =
+            HashMap::new();
+        for key in keys {
+            batches
+                .entry((&key.filter, &key.page))
+                .or_default()
+                .push(key.actor.0);
+        }
+        let mut pages = HashMap::new();
+        for ((filter, page), actor_ids) in batches {
+            let found =
+                sessions::list_sessions_per_actor(&self.db, &actor_ids, filter, page).await?;
+            for (actor_id, actor_page) in found {
+                let key = ScheduleOf {
+                    actor: ActorId(actor_id),
+                    filter: Arc::new(filter.clone()),
+                    page: Arc::new(page.clone()),
+                };
+                pages.insert(key, actor_page);
+            }
+        }
+        Ok(pages)
+    }
+}
+
 /// How many sessions of a course match a filter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionCountOf {
@@ -449,4 +487,5 @@ pub fn forget_everything(loaders: &Loaders) {
     loaders.clear::<ActorId>();
     loaders.clear::<AvailabilityOf>();
     loaders.clear::<AssignmentsOf>();
+    loaders.clear::<ScheduleOf>();
 }

@@ -33,6 +33,8 @@ pub struct SessionFilter {
     pub published_courses_only: bool,
     /// Sessions with fewer (true) or at least as many (false) actors as they need.
     pub needs_actor: Option<bool>,
+    /// Sessions this actor plays in.
+    pub actor_id: Option<Uuid>,
 }
 
 /// The seats taken in a session, as a sub-select on `sessions`.
@@ -72,6 +74,17 @@ fn condition(filter: &SessionFilter) -> Condition {
                     .column(course::Column::Id)
                     .from(course::Entity)
                     .and_where(course::Column::Status.eq(CourseStatus::Published))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(actor_id) = filter.actor_id {
+        condition = condition.add(
+            session::Column::Id.in_subquery(
+                Query::select()
+                    .column(session_actor::Column::SessionId)
+                    .from(session_actor::Entity)
+                    .and_where(session_actor::Column::ActorId.eq(actor_id))
                     .to_owned(),
             ),
         );
@@ -168,6 +181,66 @@ pub async fn count_sessions(
         .filter(condition(filter))
         .count(db)
         .await
+}
+
+/// One page of the schedule of each of many actors, in one statement: as
+/// `list_sessions_per_course`, with the rows numbered per actor.
+#[tracing::instrument(skip_all, fields(actors = actor_ids.len()))]
+pub async fn list_sessions_per_actor(
+    db: &impl ConnectionTrait,
+    actor_ids: &[Uuid],
+    filter: &SessionFilter,
+    page: &PageRequest<SessionCursor>,
+) -> Result<HashMap<Uuid, Page<session::Model>>, DbErr> {
+    let direction = match page.direction {
+        Direction::Forward => "ASC",
+        Direction::Backward => "DESC",
+    };
+    let mut ranked = session::Entity::find()
+        .filter(condition(filter))
+        .filter(cursor_condition(page))
+        .filter(
+            Expr::col((session_actor::Entity, session_actor::Column::ActorId))
+                .is_in(actor_ids.iter().copied()),
+        )
+        .expr_as(
+            Expr::col((session_actor::Entity, session_actor::Column::ActorId)),
+            "schedule_actor",
+        )
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER (PARTITION BY session_actors.actor_id ORDER BY sessions.starts_at {direction}, sessions.id {direction})"
+            )),
+            "row_number",
+        )
+        .into_query();
+    ranked.inner_join(
+        session_actor::Entity,
+        Expr::col((session_actor::Entity, session_actor::Column::SessionId))
+            .equals((session::Entity, session::Column::Id)),
+    );
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("row_number")).lte(page.fetch_limit()))
+        .order_by(Alias::new("schedule_actor"), Order::Asc)
+        .order_by(Alias::new("row_number"), Order::Asc)
+        .to_owned();
+    let mut rows_per_actor: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
+    for row in db.query_all(&query).await? {
+        let actor: Uuid = row.try_get("", "schedule_actor")?;
+        let session = session::Model::from_query_result(&row, "")?;
+        rows_per_actor.entry(actor).or_default().push(session);
+    }
+    Ok(actor_ids
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                page.into_page(rows_per_actor.remove(id).unwrap_or_default()),
+            )
+        })
+        .collect())
 }
 
 /// One page of sessions for each of many courses, in one statement: the rows are numbered per

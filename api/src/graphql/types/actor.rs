@@ -5,11 +5,19 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{actor, session, session_actor};
 
-use super::Session;
+use std::sync::Arc;
+
+use super::{CourseSessionFilter, Session, SessionConnection, SessionTotal, session_connection};
 use crate::{
     auth::policy,
-    db::loaders::{AssignmentsOf, AvailabilityOf},
-    domain::ids::{ActorId, SessionId},
+    db::{
+        self,
+        loaders::{AssignmentsOf, AvailabilityOf, ScheduleOf},
+    },
+    domain::{
+        ids::{ActorId, SessionId},
+        pagination::{Page, PageArgs, PageRequest},
+    },
     error::FieldResult,
     graphql::context::{loaders, viewer},
 };
@@ -73,22 +81,42 @@ impl Actor {
             .collect())
     }
 
-    /// The sessions they play in, by start; with `upcoming`, only those not yet ended.
+    /// The sessions they play in, by start (then id), as a cursor connection; filter by start
+    /// (`startsFrom` for the upcoming ones) and status.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn schedule(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = true)] upcoming: bool,
-    ) -> FieldResult<Vec<Assignment>> {
-        let rows = loaders(ctx)?
-            .load_one(AssignmentsOf::Actor(ActorId(self.0.id)))
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CourseSessionFilter>,
+    ) -> FieldResult<SessionConnection> {
+        let page = Arc::new(PageRequest::parse(PageArgs {
+            first,
+            after,
+            last,
+            before,
+        })?);
+        // One filter for every actor, so their pages share a statement; the count is per actor.
+        let filter = Arc::new(filter.unwrap_or_default().into_db(None));
+        let key = ScheduleOf {
+            actor: ActorId(self.0.id),
+            filter: filter.clone(),
+            page,
+        };
+        let sessions = loaders(ctx)?
+            .load_one(key)
             .await?
-            .unwrap_or_default();
-        let now = Utc::now();
-        Ok(rows
-            .into_iter()
-            .filter(|(_, session)| !upcoming || session.ends_at > now)
-            .map(Assignment::from)
-            .collect())
+            .unwrap_or_else(Page::empty);
+        Ok(session_connection(
+            sessions,
+            SessionTotal::All(db::session::SessionFilter {
+                actor_id: Some(self.0.id),
+                ..Arc::unwrap_or_clone(filter)
+            }),
+        ))
     }
 }
 

@@ -233,6 +233,7 @@ impl CourseSessionFilter {
             // The course's own list: the course was visible, so are its sessions.
             published_courses_only: false,
             needs_actor: None,
+            actor_id: None,
         }
     }
 }
@@ -262,6 +263,7 @@ impl SessionFilter {
         Ok(db::session::SessionFilter {
             published_courses_only: !policy::can_see_unpublished(viewer),
             needs_actor: self.needs_actor,
+            actor_id: None,
             ..self.sessions.into_db(course_id)
         })
     }
