@@ -16,7 +16,7 @@ use super::{
     actors, booking, course as courses, location as locations, module as modules,
     module::ModuleParent,
     organisation as organisations, people,
-    session::{self as sessions, SeatCounts, SessionFilter},
+    session::{self as sessions, Owner, SeatCounts, SessionFilter},
 };
 use crate::domain::{
     ids::{
@@ -276,29 +276,45 @@ impl Loader<SessionsOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[SessionsOf]) -> LoadResult<SessionsOf, Page<session::Model>> {
-        let mut batches: HashMap<(&SessionFilter, &PageRequest<SessionCursor>), Vec<Uuid>> =
-            HashMap::new();
-        for key in keys {
-            batches
-                .entry((&key.filter, &key.page))
-                .or_default()
-                .push(key.course.0);
-        }
-        let mut pages = HashMap::new();
-        for ((filter, page), course_ids) in batches {
-            let found =
-                sessions::list_sessions_per_course(&self.db, &course_ids, filter, page).await?;
-            for (course_id, course_page) in found {
+        let owned = keys
+            .iter()
+            .map(|k| (k.course.0, k.filter.clone(), k.page.clone()));
+        let pages = pages_per_owner(&self.db, Owner::Course, owned).await?;
+        Ok(pages
+            .into_iter()
+            .map(|((course, filter, page), found)| {
                 let key = SessionsOf {
-                    course: CourseId(course_id),
-                    filter: Arc::new(filter.clone()),
-                    page: Arc::new(page.clone()),
+                    course: CourseId(course),
+                    filter,
+                    page,
                 };
-                pages.insert(key, course_page);
-            }
-        }
-        Ok(pages)
+                (key, found)
+            })
+            .collect())
     }
+}
+
+type PageKey = (Uuid, Arc<SessionFilter>, Arc<PageRequest<SessionCursor>>);
+
+/// Pages of sessions for many owners: one statement for each filter and page asked.
+async fn pages_per_owner(
+    db: &DatabaseConnection,
+    owner: Owner,
+    keys: impl Iterator<Item = PageKey>,
+) -> Result<HashMap<PageKey, Page<session::Model>>, DbErr> {
+    type Batch = (Arc<SessionFilter>, Arc<PageRequest<SessionCursor>>);
+    let mut batches: HashMap<Batch, Vec<Uuid>> = HashMap::new();
+    for (id, filter, page) in keys {
+        batches.entry((filter, page)).or_default().push(id);
+    }
+    let mut pages = HashMap::new();
+    for ((filter, page), ids) in batches {
+        let found = sessions::list_sessions_per_owner(db, owner, &ids, &filter, &page).await?;
+        for (id, owner_page) in found {
+            pages.insert((id, filter.clone(), page.clone()), owner_page);
+        }
+    }
+    Ok(pages)
 }
 
 /// A page of an actor's schedule; actors asked with the same filter and page share a statement.
@@ -314,28 +330,21 @@ impl Loader<ScheduleOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[ScheduleOf]) -> LoadResult<ScheduleOf, Page<session::Model>> {
-        let mut batches: HashMap<(&SessionFilter, &PageRequest<SessionCursor>), Vec<Uuid>> =
-            HashMap::new();
-        for key in keys {
-            batches
-                .entry((&key.filter, &key.page))
-                .or_default()
-                .push(key.actor.0);
-        }
-        let mut pages = HashMap::new();
-        for ((filter, page), actor_ids) in batches {
-            let found =
-                sessions::list_sessions_per_actor(&self.db, &actor_ids, filter, page).await?;
-            for (actor_id, actor_page) in found {
+        let owned = keys
+            .iter()
+            .map(|k| (k.actor.0, k.filter.clone(), k.page.clone()));
+        let pages = pages_per_owner(&self.db, Owner::Actor, owned).await?;
+        Ok(pages
+            .into_iter()
+            .map(|((actor, filter, page), found)| {
                 let key = ScheduleOf {
-                    actor: ActorId(actor_id),
-                    filter: Arc::new(filter.clone()),
-                    page: Arc::new(page.clone()),
+                    actor: ActorId(actor),
+                    filter,
+                    page,
                 };
-                pages.insert(key, actor_page);
-            }
-        }
-        Ok(pages)
+                (key, found)
+            })
+            .collect())
     }
 }
 

@@ -183,111 +183,75 @@ pub async fn count_sessions(
         .await
 }
 
-/// One page of the schedule of each of many actors, in one statement: as
-/// `list_sessions_per_course`, with the rows numbered per actor.
-#[tracing::instrument(skip_all, fields(actors = actor_ids.len()))]
-pub async fn list_sessions_per_actor(
+/// Whose sessions a page holds: a course's, or those an actor plays in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Course,
+    Actor,
+}
+
+/// One page of sessions for each of many owners, in one statement: the rows are numbered per
+/// owner in list order and each owner keeps its first `fetch_limit`.
+#[tracing::instrument(skip_all, fields(owner = ?owner, owners = owner_ids.len()))]
+pub async fn list_sessions_per_owner(
     db: &impl ConnectionTrait,
-    actor_ids: &[Uuid],
+    owner: Owner,
+    owner_ids: &[Uuid],
     filter: &SessionFilter,
     page: &PageRequest<SessionCursor>,
 ) -> Result<HashMap<Uuid, Page<session::Model>>, DbErr> {
     let direction = match page.direction {
         Direction::Forward => "ASC",
         Direction::Backward => "DESC",
+    };
+    let (owner_column, partition) = match owner {
+        Owner::Course => (
+            Expr::col((session::Entity, session::Column::CourseId)),
+            "sessions.course_id",
+        ),
+        Owner::Actor => (
+            Expr::col((session_actor::Entity, session_actor::Column::ActorId)),
+            "session_actors.actor_id",
+        ),
     };
     let mut ranked = session::Entity::find()
         .filter(condition(filter))
         .filter(cursor_condition(page))
-        .filter(
-            Expr::col((session_actor::Entity, session_actor::Column::ActorId))
-                .is_in(actor_ids.iter().copied()),
-        )
-        .expr_as(
-            Expr::col((session_actor::Entity, session_actor::Column::ActorId)),
-            "schedule_actor",
-        )
+        .filter(owner_column.clone().is_in(owner_ids.iter().copied()))
+        .expr_as(owner_column, "page_owner")
         .expr_as(
             Expr::cust(format!(
-                "ROW_NUMBER() OVER (PARTITION BY session_actors.actor_id ORDER BY sessions.starts_at {direction}, sessions.id {direction})"
+                "ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY sessions.starts_at {direction}, sessions.id {direction})"
             )),
             "row_number",
         )
         .into_query();
-    ranked.inner_join(
-        session_actor::Entity,
-        Expr::col((session_actor::Entity, session_actor::Column::SessionId))
-            .equals((session::Entity, session::Column::Id)),
-    );
+    if owner == Owner::Actor {
+        ranked.inner_join(
+            session_actor::Entity,
+            Expr::col((session_actor::Entity, session_actor::Column::SessionId))
+                .equals((session::Entity, session::Column::Id)),
+        );
+    }
     let query = Query::select()
         .column(Asterisk)
         .from_subquery(ranked, Alias::new("ranked"))
         .and_where(Expr::col(Alias::new("row_number")).lte(page.fetch_limit()))
-        .order_by(Alias::new("schedule_actor"), Order::Asc)
+        .order_by(Alias::new("page_owner"), Order::Asc)
         .order_by(Alias::new("row_number"), Order::Asc)
         .to_owned();
-    let mut rows_per_actor: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
+    let mut rows_per_owner: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
     for row in db.query_all(&query).await? {
-        let actor: Uuid = row.try_get("", "schedule_actor")?;
+        let owner: Uuid = row.try_get("", "page_owner")?;
         let session = session::Model::from_query_result(&row, "")?;
-        rows_per_actor.entry(actor).or_default().push(session);
+        rows_per_owner.entry(owner).or_default().push(session);
     }
-    Ok(actor_ids
+    Ok(owner_ids
         .iter()
         .map(|id| {
             (
                 *id,
-                page.into_page(rows_per_actor.remove(id).unwrap_or_default()),
-            )
-        })
-        .collect())
-}
-
-/// One page of sessions for each of many courses, in one statement: the rows are numbered per
-/// course in list order and each course keeps its first `fetch_limit`.
-#[tracing::instrument(skip_all, fields(courses = course_ids.len()))]
-pub async fn list_sessions_per_course(
-    db: &impl ConnectionTrait,
-    course_ids: &[Uuid],
-    filter: &SessionFilter,
-    page: &PageRequest<SessionCursor>,
-) -> Result<HashMap<Uuid, Page<session::Model>>, DbErr> {
-    let direction = match page.direction {
-        Direction::Forward => "ASC",
-        Direction::Backward => "DESC",
-    };
-    let ranked = session::Entity::find()
-        .filter(condition(filter))
-        .filter(cursor_condition(page))
-        .filter(session::Column::CourseId.is_in(course_ids.iter().copied()))
-        .expr_as(
-            Expr::cust(format!(
-                "ROW_NUMBER() OVER (PARTITION BY course_id ORDER BY starts_at {direction}, id {direction})"
-            )),
-            "row_number",
-        )
-        .into_query();
-    let query = Query::select()
-        .column(Asterisk)
-        .from_subquery(ranked, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("row_number")).lte(page.fetch_limit()))
-        .order_by(Alias::new("course_id"), Order::Asc)
-        .order_by(Alias::new("row_number"), Order::Asc)
-        .to_owned();
-    let mut rows_per_course: HashMap<Uuid, Vec<session::Model>> = HashMap::new();
-    for row in db.query_all(&query).await? {
-        let session = session::Model::from_query_result(&row, "")?;
-        rows_per_course
-            .entry(session.course_id)
-            .or_default()
-            .push(session);
-    }
-    Ok(course_ids
-        .iter()
-        .map(|id| {
-            (
-                *id,
-                page.into_page(rows_per_course.remove(id).unwrap_or_default()),
+                page.into_page(rows_per_owner.remove(id).unwrap_or_default()),
             )
         })
         .collect())
