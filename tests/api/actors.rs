@@ -390,3 +390,35 @@ async fn the_schedules_of_many_actors_cost_as_many_statements_as_one() {
     assert_eq!(listed["actors"].as_array().unwrap().len(), 5);
     assert_eq!(one, five, "no statement per actor");
 }
+
+#[tokio::test]
+async fn staff_reads_of_actors_are_on_the_audit_trail() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = spawn_app().await;
+    let staff = app.token(Role::Coordinator);
+    let actor = available_actor(&app, &staff, "Test Acteur").await;
+    let before = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::RecordType.eq("Actor"))
+        .filter(entity::audit_event::Column::Action.eq("read"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    app.data_as(&staff, "{ actors { fullName email } }", json!({}))
+        .await;
+    let node = "query($id: ID!) { node(id: $id) { id } }";
+    app.data_as(&staff, node, json!({ "id": actor })).await;
+    let reads = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::RecordType.eq("Actor"))
+        .filter(entity::audit_event::Column::Action.eq("read"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(reads.len(), before + 2);
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.actor_role == "Coordinator" && r.outcome == "ALLOWED")
+    );
+}

@@ -1,12 +1,13 @@
 use async_graphql::{Context, Object};
 
 use crate::{
+    audit::Outcome,
     auth::{Viewer, policy},
     db::actors::list_actors,
     domain::ids::ActorId,
     error::{ApiError, FieldResult},
     graphql::{
-        context::{db, viewer},
+        context::{audit_read, db, viewer},
         types::{Actor, load_actor},
     },
 };
@@ -27,11 +28,14 @@ impl ActorQuery {
             }
             .into());
         }
-        Ok(list_actors(db(ctx)?, active)
-            .await?
-            .into_iter()
-            .map(Actor)
-            .collect())
+        let found = list_actors(db(ctx)?, active).await?;
+        audit_read(
+            ctx,
+            "Actor",
+            found.iter().map(|a| a.id).collect(),
+            Outcome::Allowed,
+        )?;
+        Ok(found.into_iter().map(Actor).collect())
     }
 
     /// An actor's own profile, availability and schedule; null for anyone but an actor.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::{CourseSessionFilter, Session, SessionConnection, SessionTotal, session_connection};
 use crate::{
+    audit::Outcome,
     auth::policy,
     db::{
         self,
@@ -19,7 +20,7 @@ use crate::{
         pagination::{Page, PageArgs, PageRequest},
     },
     error::FieldResult,
-    graphql::context::{loaders, viewer},
+    graphql::context::{audit_read, loaders, viewer},
 };
 
 /// A professional actor who plays in the exercises.
@@ -159,9 +160,14 @@ impl Assignment {
 /// An actor the viewer may see: staff, or the actor themselves.
 pub async fn load_actor(ctx: &Context<'_>, id: ActorId) -> FieldResult<Option<Actor>> {
     if !policy::can_read_actor(viewer(ctx)?, id.0) {
+        audit_read(ctx, "Actor", vec![id.0], Outcome::Refused)?;
         return Ok(None);
     }
-    Ok(loaders(ctx)?.load_one(id).await?.map(Actor))
+    let found = loaders(ctx)?.load_one(id).await?;
+    if found.is_some() {
+        audit_read(ctx, "Actor", vec![id.0], Outcome::Allowed)?;
+    }
+    Ok(found.map(Actor))
 }
 
 /// The actors of a session, for staff and the actors in it.
