@@ -25,9 +25,11 @@ use uuid::Uuid;
 
 use super::change::update_and_read;
 pub use super::change::{Change, Outcome};
-use super::{session::count_seats, transaction::TxError};
+use super::{
+    session::{SeatCounts, count_seats},
+    transaction::TxError,
+};
 use crate::{
-    audit,
     domain::booking::{self as rules, Refusal, UserErrorCode},
     live::{Availability, Live, LiveChange},
 };
@@ -117,7 +119,7 @@ impl Change<'_> {
             .ok_or_else(|| TxError::Db(DbErr::RecordNotFound("the session's course".into())))
     }
 
-    async fn seats(&self, session_id: Uuid) -> Result<super::session::SeatCounts, DbErr> {
+    async fn seats(&self, session_id: Uuid) -> Result<SeatCounts, DbErr> {
         Ok(count_seats(self.txn, &[session_id])
             .await?
             .remove(&session_id)
@@ -236,15 +238,16 @@ impl Change<'_> {
         self.audit_change(action, "Enrolment", ids).await
     }
 
-    /// Gives freed seats to the waiting list, first come first served, while booking is open.
-    async fn promote_waiting(&mut self, session: &session::Model) -> Result<(), DbErr> {
-        if !rules::may_promote(session, self.now) {
-            return Ok(());
-        }
+    /// Gives freed seats to the waiting list, first come first served, while booking is open;
+    /// returns the session's seats as they then stand.
+    async fn promote_waiting(&mut self, session: &session::Model) -> Result<SeatCounts, DbErr> {
         let seats = self.seats(session.id).await?;
+        if !rules::may_promote(session, self.now) {
+            return Ok(seats);
+        }
         let free = i64::from(session.capacity) - seats.taken;
         if free <= 0 || seats.waiting == 0 {
-            return Ok(());
+            return Ok(seats);
         }
         let next = enrolment::Entity::find()
             .filter(enrolment::Column::SessionId.eq(session.id))
@@ -254,9 +257,9 @@ impl Change<'_> {
             .limit(u64::try_from(free).unwrap_or(0))
             .all(self.txn)
             .await?;
-        for enrolment in next {
+        for enrolment in &next {
             self.set_status(
-                &enrolment,
+                enrolment,
                 EnrolmentStatus::Confirmed,
                 EnrolmentChangeKind::Promoted,
                 None,
@@ -273,12 +276,22 @@ impl Change<'_> {
             )
             .await?;
         }
-        Ok(())
+        let promoted = i64::try_from(next.len()).unwrap_or(i64::MAX);
+        Ok(SeatCounts {
+            taken: seats.taken + promoted,
+            waiting: seats.waiting - promoted,
+        })
     }
 
     /// Notes the session's seats as they stand at the end of this transaction.
     async fn availability(&mut self, session: &session::Model) -> Result<(), DbErr> {
         let seats = self.seats(session.id).await?;
+        self.announce(session, seats);
+        Ok(())
+    }
+
+    /// Notes the session's seats, already counted in this transaction.
+    fn announce(&mut self, session: &session::Model, seats: SeatCounts) {
         self.live.push(LiveChange::Availability(Availability {
             session_id: session.id,
             version: session.availability_version,
@@ -287,7 +300,6 @@ impl Change<'_> {
             waiting: seats.waiting,
             booking_open: session.booking_open,
         }));
-        Ok(())
     }
 }
 
@@ -320,8 +332,7 @@ pub async fn book(
     check_not_enrolled(change.txn, &course, session.id, participant.id).await?;
 
     // A seat freed while nobody could be promoted goes to the queue first, not to a newcomer.
-    change.promote_waiting(&session).await?;
-    let seats = change.seats(session.id).await?;
+    let seats = change.promote_waiting(&session).await?;
     let (status, place) = if seats.taken < i64::from(session.capacity) {
         (EnrolmentStatus::Confirmed, None)
     } else {
@@ -364,7 +375,11 @@ pub async fn book(
         )
         .await?;
     change.audit("bookSeat", &[id]).await?;
-    change.availability(&session).await?;
+    let joined = SeatCounts {
+        taken: seats.taken + i64::from(!waitlisted),
+        waiting: seats.waiting + i64::from(waitlisted),
+    };
+    change.announce(&session, joined);
     change
         .finish(
             live,
@@ -520,8 +535,7 @@ pub async fn move_enrolment(
         .at(TO)
         .into());
     }
-    change.promote_waiting(&to).await?;
-    if change.seats(to.id).await?.taken >= i64::from(to.capacity) {
+    if change.promote_waiting(&to).await?.taken >= i64::from(to.capacity) {
         return Err(
             Refusal::new(UserErrorCode::SessionFull, "that session has no free seat")
                 .at(TO)
@@ -725,17 +739,11 @@ async fn session_changed(
     session: &session::Model,
     action: &'static str,
 ) -> Result<Outcome, TxError> {
-    change.promote_waiting(session).await?;
-    audit::record_change(
-        change.txn,
-        &change.actor,
-        action,
-        "Session",
-        &[session.id],
-        change.now,
-    )
-    .await?;
-    change.availability(session).await?;
+    let seats = change.promote_waiting(session).await?;
+    change
+        .audit_change(action, "Session", &[session.id])
+        .await?;
+    change.announce(session, seats);
     change
         .finish(
             live,
