@@ -145,6 +145,18 @@ async fn course_details_are_checked_and_a_refusal_changes_nothing() {
             json!([{ "code": "BAD_USER_INPUT", "field": "input.details.maxParticipants" }]),
         ),
         (
+            refused(details(&provider, "nieuw"), |d| {
+                d["goals"] = json!(vec!["doel"; 31])
+            }),
+            json!([{ "code": "BAD_USER_INPUT", "field": "input.details.goals" }]),
+        ),
+        (
+            refused(details(&provider, "nieuw"), |d| {
+                d["title"] = json!("x".repeat(201))
+            }),
+            json!([{ "code": "BAD_USER_INPUT", "field": "input.details.title" }]),
+        ),
+        (
             refused(details(&provider, "nieuw"), |d| d["title"] = json!("  ")),
             json!([{ "code": "BAD_USER_INPUT", "field": "input.details.title" }]),
         ),

@@ -118,6 +118,9 @@ fn course_details(input: &CourseDetailsInput) -> Result<CourseDetails, Refusal> 
         )
         .at(field("dailyEndTime")));
     }
+    if input.goals.len() > 30 {
+        return Err(Refusal::bad_input(&field("goals"), "at most 30 goals"));
+    }
     let goals = input
         .goals
         .iter()
