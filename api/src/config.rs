@@ -24,6 +24,13 @@ mod defaults {
     pub const JWT_ISSUER: &str = "training-platform";
     pub const JWT_AUDIENCE: &str = "training-api";
     pub const IDEMPOTENCY_KEY_HOURS: u32 = 24;
+    pub const MAIL_FROM: &str = "Opleidingen <noreply@opleidingen.localhost>";
+    pub const SMTP_TIMEOUT_SECONDS: u64 = 15;
+    pub const OUTBOX_POLL_MS: u64 = 1000;
+    pub const OUTBOX_MAX_ATTEMPTS: u32 = 10;
+    pub const OUTBOX_RETRY_BASE_MS: u64 = 30_000;
+    pub const REMINDER_DAYS_BEFORE: u32 = 2;
+    pub const SCHEDULE_EVERY_SECONDS: u64 = 60;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -66,6 +73,107 @@ pub struct Settings {
 
     #[command(flatten)]
     pub limits: LimitSettings,
+
+    #[command(flatten)]
+    pub messages: MessageSettings,
+}
+
+/// E-mail: where it goes, who it is from, and how the outbox delivers it.
+#[derive(Debug, Clone, Args)]
+pub struct MessageSettings {
+    /// Mail server to send through. Without one, each message is written as a `.eml` file under
+    /// MAIL_OUTBOX_DIR instead (in development; production refuses to start without it).
+    #[arg(long, env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// The mail server's port; by default 587 with STARTTLS, 465 with TLS, 25 without.
+    #[arg(long, env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+
+    /// `starttls` (upgrade a plain connection, required), `tls` (TLS from the start) or `none`
+    /// (plain text: only for a server on the same machine).
+    #[arg(long, env = "SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    pub smtp_tls: SmtpTls,
+
+    /// User name for the mail server, if it wants one.
+    #[arg(long, env = "SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+
+    /// Password for the mail server.
+    #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+
+    /// Longest a conversation with the mail server may take, in seconds.
+    #[arg(long, env = "SMTP_TIMEOUT_SECONDS", default_value_t = defaults::SMTP_TIMEOUT_SECONDS, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub smtp_timeout_seconds: u64,
+
+    /// Sender of every message, such as `Opleidingen <noreply@example.nl>`; replies go to the
+    /// course provider's service desk.
+    #[arg(long, env = "MAIL_FROM", default_value = defaults::MAIL_FROM)]
+    pub mail_from: String,
+
+    /// Folder for messages written as files when no SMTP_HOST is set; DATA_DIR/outbox by default.
+    #[arg(long, env = "MAIL_OUTBOX_DIR")]
+    pub mail_outbox_dir: Option<PathBuf>,
+
+    /// Whether this process delivers messages. Several processes may; each message goes out once.
+    #[arg(long, env = "DISPATCH_MESSAGES", default_value_t = true, action = ArgAction::Set)]
+    pub dispatch: bool,
+
+    /// How often the dispatcher looks for messages to send, in milliseconds.
+    #[arg(long, env = "OUTBOX_POLL_MS", default_value_t = defaults::OUTBOX_POLL_MS, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub poll_ms: u64,
+
+    /// Attempts before a message is marked dead, for an administrator to look at.
+    #[arg(long, env = "OUTBOX_MAX_ATTEMPTS", default_value_t = defaults::OUTBOX_MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+
+    /// Pause before the first retry, in milliseconds; it doubles with every attempt (up to six
+    /// hours).
+    #[arg(long, env = "OUTBOX_RETRY_BASE_MS", default_value_t = defaults::OUTBOX_RETRY_BASE_MS, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub retry_base_ms: u64,
+
+    /// Days before a session that its reminder goes out.
+    #[arg(long, env = "REMINDER_DAYS_BEFORE", default_value_t = defaults::REMINDER_DAYS_BEFORE, value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub reminder_days_before: u32,
+
+    /// How often reminders and feedback requests that have come due are scheduled, in seconds.
+    #[arg(long, env = "SCHEDULE_EVERY_SECONDS", default_value_t = defaults::SCHEDULE_EVERY_SECONDS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub schedule_every_seconds: u64,
+
+    /// The address clients reach this service at, such as `https://opleidingen.example.nl`:
+    /// calendar links start with it. By default the address the service listens on.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_seconds: defaults::SMTP_TIMEOUT_SECONDS,
+            mail_from: defaults::MAIL_FROM.into(),
+            mail_outbox_dir: None,
+            dispatch: true,
+            poll_ms: defaults::OUTBOX_POLL_MS,
+            max_attempts: defaults::OUTBOX_MAX_ATTEMPTS,
+            retry_base_ms: defaults::OUTBOX_RETRY_BASE_MS,
+            reminder_days_before: defaults::REMINDER_DAYS_BEFORE,
+            schedule_every_seconds: defaults::SCHEDULE_EVERY_SECONDS,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
 }
 
 /// Abuse limits; each refusal has its own error code.
@@ -225,6 +333,11 @@ impl Settings {
                 jwt_leeway_seconds: defaults::JWT_LEEWAY_SECONDS,
             },
             limits: LimitSettings::default(),
+            // A test or a tool that wants messages sent turns them on.
+            messages: MessageSettings {
+                dispatch: false,
+                ..MessageSettings::default()
+            },
         }
     }
 }

@@ -38,6 +38,7 @@ impl Application {
         if settings.demo_data {
             db::seed::load_demo_data(&db, Utc::now()).await?;
         }
+        crate::messages::start(db.clone(), &settings)?;
 
         let origins = allowed_origins(&settings.limits.cors_allowed_origins)?;
         let introspection =

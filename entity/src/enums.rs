@@ -196,3 +196,18 @@ pub enum OutboxStatus {
     Dead,
     Cancelled,
 }
+
+/// Whose sessions a calendar link shows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(20))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CalendarOwner {
+    Participant,
+    Actor,
+}

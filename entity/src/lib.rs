@@ -4,6 +4,7 @@ pub mod actor;
 pub mod actor_availability;
 pub mod api_key;
 pub mod audit_event;
+pub mod calendar_link;
 pub mod course;
 pub mod course_audience_role;
 pub mod course_goal;

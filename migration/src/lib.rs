@@ -9,6 +9,7 @@ mod m20261129_000002_create_api_keys;
 mod m20261129_000003_create_audit_events;
 mod m20261129_000004_booking;
 mod m20261129_000005_actors;
+mod m20261129_000006_messages;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_create_audit_events::Migration),
             Box::new(m20261129_000004_booking::Migration),
             Box::new(m20261129_000005_actors::Migration),
+            Box::new(m20261129_000006_messages::Migration),
         ]
     }
 }

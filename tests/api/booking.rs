@@ -25,7 +25,8 @@ pub const BOOK: &str = "mutation($input: BookSeatInput!) { bookSeat(input: $inpu
     userErrors { code message field }
     enrolment { id status waitingListPlace session { id } } } }";
 
-const CANCEL: &str = "mutation($input: CancelEnrolmentInput!) { cancelEnrolment(input: $input) {
+pub const CANCEL: &str =
+    "mutation($input: CancelEnrolmentInput!) { cancelEnrolment(input: $input) {
     replayed userErrors { code field } enrolment { id status } } }";
 
 const MOVE: &str = "mutation($input: MoveEnrolmentInput!) { moveEnrolment(input: $input) {
@@ -97,7 +98,7 @@ async fn status_of(app: &TestApp, id: Uuid) -> EnrolmentStatus {
         .status
 }
 
-fn uuid_of(global: &Value) -> Uuid {
+pub fn uuid_of(global: &Value) -> Uuid {
     let decoded = api::domain::ids::GlobalId::decode(global.as_str().unwrap(), "id").unwrap();
     decoded.uuid
 }

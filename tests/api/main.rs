@@ -22,6 +22,8 @@ mod helpers;
 mod http;
 mod limits;
 mod live;
+mod mail;
+mod messages;
 mod migrations;
 mod nodes;
 mod pagination;

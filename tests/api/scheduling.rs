@@ -17,12 +17,12 @@ use crate::{
 
 const SCHEDULE: &str = "mutation($input: ScheduleSessionInput!) { scheduleSession(input: $input) {
     userErrors { code field } session { id startsAt endsAt localStartsAt capacity location { city } } } }";
-const RESCHEDULE: &str =
+pub const RESCHEDULE: &str =
     "mutation($input: RescheduleSessionInput!) { rescheduleSession(input: $input) {
     userErrors { code field } session { startsAt endsAt } } }";
 const RELOCATE: &str = "mutation($input: RelocateSessionInput!) { relocateSession(input: $input) {
     userErrors { code field } session { location { city } } } }";
-const CANCEL_SESSION: &str =
+pub const CANCEL_SESSION: &str =
     "mutation($input: CancelSessionInput!) { cancelSession(input: $input) {
     userErrors { code field } session { status seatsTaken waitingListLength } } }";
 

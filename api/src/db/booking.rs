@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::{
     course, course_audience_role, enrolment, enrolment_change,
     enums::{EnrolmentChangeKind, EnrolmentStatus, ParticipantRole},
-    outbox_event, participant, session,
+    participant, session,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::change::update_and_read;
 pub use super::change::{Change, Outcome};
 use super::{
+    outbox,
     session::{SeatCounts, count_seats},
     transaction::TxError,
 };
@@ -216,21 +217,15 @@ impl Change<'_> {
         enrolment: Uuid,
         payload: serde_json::Value,
     ) -> Result<(), DbErr> {
-        outbox_event::Entity::insert(outbox_event::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            topic: Set(topic.to_owned()),
-            aggregate_type: Set("Enrolment".into()),
-            aggregate_id: Set(enrolment),
-            payload: Set(payload.to_string()),
-            status: Set(entity::enums::OutboxStatus::Pending),
-            attempts: Set(0),
-            next_attempt_at: Set(self.now),
-            last_error: Set(None),
-            created_at: Set(self.now),
-            delivered_at: Set(None),
-        })
-        .exec_without_returning(self.txn)
-        .await?;
+        let event = outbox::NewEvent {
+            topic,
+            aggregate_type: "Enrolment",
+            aggregate_id: enrolment,
+            payload,
+            deliver_at: self.now,
+            dedupe_key: None,
+        };
+        outbox::add(self.txn, vec![event], self.now).await?;
         Ok(())
     }
 
@@ -456,6 +451,7 @@ pub async fn cancel(
                 "sessionId": session.id,
                 "participantId": enrolment.participant_id,
                 "byParticipant": matches!(by, CancelledBy::Participant(_)),
+                "previousStatus": enrolment.status,
             }),
         )
         .await?;
@@ -1176,6 +1172,7 @@ pub async fn cancel_session(
                     "sessionId": session.id,
                     "participantId": enrolment.participant_id,
                     "reason": reason,
+                    "previousStatus": enrolment.status,
                 }),
             )
             .await?;

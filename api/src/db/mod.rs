@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod location;
 pub mod module;
 pub mod organisation;
+pub mod outbox;
 pub mod people;
 pub mod planning;
 pub mod programme;

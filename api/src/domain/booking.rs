@@ -69,6 +69,8 @@ pub enum UserErrorCode {
     FeedbackClosed,
     /// A rating outside 1 to 5.
     RatingOutOfRange,
+    /// The message went out already: there is nothing to retry or cancel.
+    AlreadyDelivered,
 }
 
 /// A refusal: nothing was changed.

@@ -20,6 +20,8 @@ pub enum NodeType {
     Enrolment,
     Actor,
     Feedback,
+    OutboxEvent,
+    CalendarLink,
 }
 
 impl NodeType {
@@ -34,6 +36,8 @@ impl NodeType {
             Self::Enrolment => "Enrolment",
             Self::Actor => "Actor",
             Self::Feedback => "Feedback",
+            Self::OutboxEvent => "OutboxEvent",
+            Self::CalendarLink => "CalendarLink",
         }
     }
 
@@ -48,6 +52,8 @@ impl NodeType {
             "Enrolment" => Self::Enrolment,
             "Actor" => Self::Actor,
             "Feedback" => Self::Feedback,
+            "OutboxEvent" => Self::OutboxEvent,
+            "CalendarLink" => Self::CalendarLink,
             _ => return None,
         })
     }
@@ -116,6 +122,8 @@ typed_id!(ParticipantId, NodeType::Participant);
 typed_id!(EnrolmentId, NodeType::Enrolment);
 typed_id!(ActorId, NodeType::Actor);
 typed_id!(FeedbackId, NodeType::Feedback);
+typed_id!(OutboxEventId, NodeType::OutboxEvent);
+typed_id!(CalendarLinkId, NodeType::CalendarLink);
 
 /// Municipalities are not nodes: they are read through a participant only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

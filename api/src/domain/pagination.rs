@@ -108,6 +108,24 @@ impl CursorKey for AuditCursor {
     }
 }
 
+/// Outbox events are listed newest first: by creation time, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutboxCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl CursorKey for OutboxCursor {
+    fn to_text(&self) -> String {
+        instant_to_text("outbox", self.created_at, self.id)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let (created_at, id) = instant_from_text("outbox", text)?;
+        Some(Self { created_at, id })
+    }
+}
+
 /// Feedback waiting for moderation, oldest first: (submitted_at, id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FeedbackCursor {

@@ -9,6 +9,7 @@
 mod actors;
 mod booking;
 mod feedback;
+mod outbox;
 mod places;
 mod planning;
 mod programme;
@@ -43,6 +44,7 @@ pub struct Mutation(
     programme::ProgrammeMutation,
     actors::ActorMutation,
     feedback::FeedbackMutation,
+    outbox::OutboxMutation,
 );
 
 /// Why a mutation changed nothing.

@@ -5,10 +5,13 @@ mod audit;
 mod course;
 mod feedback;
 mod node;
+mod outbox;
 mod session;
 mod viewer;
 
 use async_graphql::MergedObject;
+
+pub use outbox::OutboxEvent;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -18,5 +21,6 @@ pub struct Query(
     feedback::FeedbackQuery,
     session::SessionQuery,
     node::NodeQuery,
+    outbox::OutboxQuery,
     viewer::ViewerQuery,
 );

@@ -51,6 +51,8 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
         NodeType::Feedback => load_feedback(ctx, FeedbackId(uuid))
             .await?
             .map(Node::Feedback),
+        // Administrative records, read through their own fields, are not nodes.
+        NodeType::OutboxEvent | NodeType::CalendarLink => None,
         NodeType::Organisation => loaders
             .load_one(OrganisationId(uuid))
             .await?

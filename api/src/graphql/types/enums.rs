@@ -87,3 +87,17 @@ pub enum ModerationStatus {
     Approved,
     Rejected,
 }
+
+/// Where an outbox event stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[graphql(remote = "enums::OutboxStatus")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutboxStatus {
+    /// Waiting to be delivered, or to be tried again.
+    Pending,
+    Delivered,
+    /// Failed for good, or too often: see `lastError`; an administrator may retry it.
+    Dead,
+    /// Not to be delivered: an administrator cancelled it, or it no longer applied.
+    Cancelled,
+}

@@ -1,0 +1,136 @@
+//! Where messages go: a mail server over SMTP (lettre), or, with none configured, `.eml` files
+//! that any mail program opens.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::Mailbox,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Tls, TlsParameters},
+    },
+};
+
+use crate::config::{Environment, MessageSettings, SmtpTls};
+
+/// Why a message did not go out.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
+pub struct SendError {
+    /// Sending again will not help (the server refused the recipient, say).
+    pub permanent: bool,
+    /// For the administrator: what the server or the file system said.
+    pub reason: String,
+    /// For the logs: the SMTP reply code, which names no one.
+    pub code: Option<String>,
+}
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+}
+
+impl Mailer {
+    pub fn from_settings(
+        settings: &MessageSettings,
+        data_dir: &std::path::Path,
+        environment: Environment,
+    ) -> anyhow::Result<Self> {
+        let Some(host) = settings
+            .smtp_host
+            .as_deref()
+            .filter(|h| !h.trim().is_empty())
+        else {
+            anyhow::ensure!(
+                environment == Environment::Development || settings.mail_outbox_dir.is_some(),
+                "SMTP_HOST is not set: in production, messages go to a mail server (or set \
+                 MAIL_OUTBOX_DIR to write them as files on purpose)"
+            );
+            let dir = settings
+                .mail_outbox_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("outbox"));
+            return Ok(Self::Files(dir));
+        };
+        let builder = match settings.smtp_tls {
+            SmtpTls::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).context("SMTP_HOST")?
+            }
+            SmtpTls::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(host).context("SMTP_HOST")?
+            }
+            SmtpTls::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
+            }
+        };
+        let port = settings.smtp_port.unwrap_or(match settings.smtp_tls {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        });
+        let mut builder = builder
+            .port(port)
+            .timeout(Some(Duration::from_secs(settings.smtp_timeout_seconds)));
+        if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        // Checked here so that a bad host name stops the start, not every message.
+        if settings.smtp_tls != SmtpTls::None {
+            TlsParameters::new(host.to_owned()).context("SMTP_HOST")?;
+        }
+        Ok(Self::Smtp(builder.build()))
+    }
+
+    /// Where messages go, for the start-up log (no credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Smtp(_) => "a mail server (SMTP)".into(),
+            Self::Files(dir) => format!("files under {}", dir.display()),
+        }
+    }
+
+    /// Sends one message; `file_name` names it when it is written as a file. Writing the same
+    /// message again replaces the file, so a retry never leaves two.
+    pub async fn send(&self, message: Message, file_name: &str) -> Result<(), SendError> {
+        match self {
+            Self::Smtp(transport) => {
+                transport
+                    .send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|error| SendError {
+                        permanent: error.is_permanent(),
+                        code: error.status().map(|code| code.to_string()),
+                        reason: error.to_string(),
+                    })
+            }
+            Self::Files(dir) => write_file(dir, file_name, &message.formatted())
+                .await
+                .map_err(|error| SendError {
+                    permanent: false,
+                    code: None,
+                    reason: format!(
+                        "could not write the message under {}: {error}",
+                        dir.display()
+                    ),
+                }),
+        }
+    }
+}
+
+/// Writes next to the final name first, so that a reader never sees half a message.
+async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, dir.join(name)).await
+}
+
+/// The sender, checked at the start.
+pub fn parse_sender(from: &str) -> anyhow::Result<Mailbox> {
+    from.parse::<Mailbox>().with_context(|| {
+        format!("MAIL_FROM `{from}` is not an address like `Naam <adres@example.nl>`")
+    })
+}

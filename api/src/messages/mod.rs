@@ -1,0 +1,59 @@
+//! Telling people: the outbox's events become Dutch e-mail with calendar invites, sent through
+//! a mail server or written as files; reminders and feedback requests are scheduled once.
+//!
+//! A change writes its outbox event in its own transaction (see `db::outbox`), so a change that
+//! rolls back tells no one and a committed one is never forgotten. The dispatcher delivers each
+//! event at least once and, short of a process dying between sending and recording, exactly
+//! once; a resent message carries the same Message-ID, so mail programs show it once.
+
+pub mod calendar;
+mod dispatcher;
+mod mailer;
+pub mod notice;
+mod render;
+mod schedule;
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Settings;
+pub use dispatcher::backoff;
+use dispatcher::{DispatchSettings, Dispatcher};
+
+/// Checks the mail settings and, unless this process does not dispatch, starts the dispatcher.
+/// A setting that cannot work stops the start.
+pub fn start(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let messages = &settings.messages;
+    let sender = mailer::parse_sender(&messages.mail_from)?;
+    let mailer = mailer::Mailer::from_settings(
+        messages,
+        &settings.auth.data_dir,
+        settings.auth.environment,
+    )?;
+    let renderer = render::Renderer::new()?;
+    if !messages.dispatch {
+        tracing::info!("this process does not send messages (DISPATCH_MESSAGES=false)");
+        return Ok(());
+    }
+    tracing::info!(to = %mailer.describe(), "sending messages");
+    let smtp_timeout = Duration::from_secs(messages.smtp_timeout_seconds);
+    let dispatcher = Dispatcher {
+        db,
+        mailer,
+        composer: notice::Composer::new(renderer, sender),
+        settings: DispatchSettings {
+            poll: Duration::from_millis(messages.poll_ms),
+            max_attempts: messages.max_attempts,
+            retry_base: Duration::from_millis(messages.retry_base_ms),
+            // A send that lasts this long has certainly failed: the lease outlives any attempt.
+            lease: chrono::Duration::from_std(smtp_timeout * 4)
+                .unwrap_or(chrono::Duration::minutes(5))
+                .max(chrono::Duration::minutes(1)),
+            reminder_days: messages.reminder_days_before,
+            schedule_every: Duration::from_secs(messages.schedule_every_seconds),
+        },
+    };
+    tokio::spawn(Arc::new(dispatcher).run());
+    Ok(())
+}
