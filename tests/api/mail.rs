@@ -125,7 +125,11 @@ impl MailServer {
         };
         std::thread::spawn(move || {
             let mut server = Server::new(handler);
-            server.with_name("mail.test").with_tcp_listener(listener);
+            // One thread per connection: pooled client connections stay open between messages.
+            server
+                .with_name("mail.test")
+                .with_num_threads(64)
+                .with_tcp_listener(listener);
             // Runs until the test process ends.
             let _ = server.serve();
         });

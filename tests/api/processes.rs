@@ -9,7 +9,7 @@ use std::{
 
 use api::auth::Role;
 use chrono::{Duration, Utc};
-use entity::enums::EnrolmentStatus;
+use entity::enums::{EnrolmentStatus, OutboxStatus};
 use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use crate::{
     booking::{BOOK, global_session},
     helpers::*,
     live::{AVAILABILITY, Subscriber},
+    mail::MailServer,
 };
 
 /// One running `training` binary; stopped when dropped.
@@ -29,9 +30,10 @@ struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    fn start(database_url: &str, jwt_secret: &str) -> Self {
+    fn start(database_url: &str, jwt_secret: &str, env: &[(&str, String)]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_training"))
+            .envs(env.iter().map(|(name, value)| (name, value)))
             .env("DATABASE_URL", database_url)
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("JWT_SECRET", jwt_secret)
@@ -76,26 +78,31 @@ impl Drop for ServiceProcess {
 }
 
 struct TwoProcesses {
-    processes: [ServiceProcess; 2],
+    processes: Vec<ServiceProcess>,
     secret: String,
     client: reqwest::Client,
     db: DatabaseConnection,
-    _database: TestDatabase,
+    database: TestDatabase,
 }
 
 async fn two_processes() -> TwoProcesses {
+    two_processes_with(&[]).await
+}
+
+/// Two processes with extra environment variables (settings).
+async fn two_processes_with(env: &[(&str, String)]) -> TwoProcesses {
     let database = TestDatabase::create().await;
     let secret = format!("test-secret-{}", Uuid::new_v4().simple());
     // The first migrates and loads the demo data; the second finds both done.
-    let first = ServiceProcess::start(database.url(), &secret);
-    let second = ServiceProcess::start(database.url(), &secret);
+    let first = ServiceProcess::start(database.url(), &secret, env);
+    let second = ServiceProcess::start(database.url(), &secret, env);
     let db = Database::connect(database.url()).await.unwrap();
     TwoProcesses {
-        processes: [first, second],
+        processes: vec![first, second],
         secret,
         client: reqwest::Client::new(),
         db,
-        _database: database,
+        database,
     }
 }
 
@@ -277,4 +284,115 @@ async fn two_coordinators_on_two_processes_assign_one_actor_to_overlapping_sessi
         .await
         .unwrap();
     assert_eq!(assigned.len(), 1);
+}
+
+/// The settings of a process that sends through the mail server on `port`, polling often.
+fn mail_env(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("SMTP_HOST", "127.0.0.1".into()),
+        ("SMTP_PORT", port.to_string()),
+        ("SMTP_TLS", "none".into()),
+        ("OUTBOX_POLL_MS", "50".into()),
+        ("SCHEDULE_EVERY_SECONDS", "1".into()),
+    ]
+}
+
+#[tokio::test]
+async fn two_dispatcher_processes_deliver_each_message_exactly_once() {
+    let mail = MailServer::start();
+    let world = Arc::new(two_processes_with(&mail_env(mail.port)).await);
+    let session = world.session(30).await;
+    let global = global_session(&session);
+    let mut tasks = Vec::new();
+    for index in 0..20 {
+        let person = insert_participant(&world.db).await.id;
+        let (world, global) = (world.clone(), global.clone());
+        tasks.push(tokio::spawn(async move {
+            world.book(index % 2, &global, person).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap()["status"], "CONFIRMED");
+    }
+    mail.wait_for(20).await;
+    // Both dispatchers keep polling; nothing more may come.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let received = mail.received();
+    assert_eq!(received.len(), 20, "each booking told once");
+    let ids: std::collections::BTreeSet<_> = received.iter().map(|m| m.message_id()).collect();
+    assert_eq!(ids.len(), 20, "20 different messages");
+    let events = entity::outbox_event::Entity::find().all(&world.db).await.unwrap();
+    assert_eq!(events.len(), 20);
+    assert!(events.iter().all(|e| e.status == OutboxStatus::Delivered && e.attempts == 1));
+}
+
+#[tokio::test]
+async fn the_reminder_and_the_feedback_request_go_out_once_across_processes_and_restarts() {
+    let mail = MailServer::start();
+    let env = mail_env(mail.port);
+    let mut world = two_processes_with(&env).await;
+    let course = entity::course::Entity::find()
+        .filter(entity::course::Column::Slug.eq(BROCHURE_SLUG))
+        .one(&world.db)
+        .await
+        .unwrap()
+        .unwrap();
+    // Tomorrow's session: one seat booked a week ago (reminded), one booked just now (the
+    // confirmation was enough), one cancelled (not reminded).
+    let tomorrow = insert_session(&world.db, course.id, None, Utc::now() + Duration::days(1), 10).await;
+    let early = booked_days_ago(&world.db, tomorrow.id, EnrolmentStatus::Confirmed, 7).await;
+    booked_days_ago(&world.db, tomorrow.id, EnrolmentStatus::Confirmed, 0).await;
+    booked_days_ago(&world.db, tomorrow.id, EnrolmentStatus::Cancelled, 7).await;
+    // Yesterday's session: one attended (asked for feedback), one did not show.
+    let yesterday =
+        insert_session(&world.db, course.id, None, Utc::now() - Duration::hours(30), 10).await;
+    let attended = booked_days_ago(&world.db, yesterday.id, EnrolmentStatus::Attended, 7).await;
+    booked_days_ago(&world.db, yesterday.id, EnrolmentStatus::NoShow, 7).await;
+
+    let received = mail.wait_for(2).await;
+    // Several sweeps by both processes, then a restart of one: still one of each.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    world.processes.remove(0);
+    world.processes.push(ServiceProcess::start(world.database.url(), &world.secret, &env));
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let received = mail.received().len().max(received.len());
+    assert_eq!(received, 2, "{:?}", mail.received().iter().map(|m| m.subject()).collect::<Vec<_>>());
+
+    let db = &world.db;
+    let to = |participant: Uuid| async move {
+        entity::participant::Entity::find_by_id(participant)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .email
+    };
+    let reminder_to = to(early.participant_id).await;
+    let feedback_to = to(attended.participant_id).await;
+    let messages = mail.received();
+    let reminder = messages
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(&reminder_to)))
+        .expect("the reminder");
+    assert!(reminder.subject().starts_with("Herinnering:"), "{}", reminder.subject());
+    let request = messages
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(&feedback_to)))
+        .expect("the feedback request");
+    assert!(request.subject().starts_with("Hoe was de training"), "{}", request.subject());
+}
+
+/// An enrolment in `status`, made `days` ago.
+async fn booked_days_ago(
+    db: &DatabaseConnection,
+    session: Uuid,
+    status: EnrolmentStatus,
+    days: i64,
+) -> entity::enrolment::Model {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let participant = insert_participant(db).await;
+    let enrolment = insert_enrolment(db, session, participant.id, status).await;
+    let mut earlier: entity::enrolment::ActiveModel = enrolment.into();
+    earlier.created_at = Set(Utc::now() - Duration::days(days));
+    earlier.update(db).await.unwrap()
 }
