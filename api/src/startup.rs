@@ -56,9 +56,11 @@ impl Application {
         let kept_for = chrono::Duration::hours(i64::from(settings.idempotency_key_hours));
         spawn_idempotency_purge(db.clone(), kept_for);
         let request_timeout = Duration::from_millis(settings.limits.request_timeout_ms);
+        let public_url = public_url(settings.messages.public_url.as_deref(), address)?;
         let services = Services {
             db,
             live,
+            public_url,
             idempotency: IdempotencySettings {
                 kept_for,
                 // A claimed key whose request has certainly ended (it timed out) is free again.
@@ -132,6 +134,23 @@ fn spawn_idempotency_purge(db: DatabaseConnection, kept_for: chrono::Duration) {
             }
         }
     });
+}
+
+/// Where clients reach the service: PUBLIC_URL, or the address it listens on.
+fn public_url(
+    configured: Option<&str>,
+    listening: std::net::SocketAddr,
+) -> anyhow::Result<Arc<str>> {
+    let Some(url) = configured.map(str::trim).filter(|url| !url.is_empty()) else {
+        return Ok(format!("http://{listening}").into());
+    };
+    let url = url.trim_end_matches('/');
+    let uri: actix_web::http::Uri = url.parse().context("PUBLIC_URL")?;
+    anyhow::ensure!(
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some(),
+        "PUBLIC_URL: `{url}` is not an address like https://opleidingen.example.nl"
+    );
+    Ok(url.into())
 }
 
 /// Checks the CORS origins at start-up, so a typo stops the service instead of every request.

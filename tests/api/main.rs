@@ -14,6 +14,7 @@ mod actors;
 mod api_keys;
 mod auth;
 mod booking;
+mod calendar;
 mod demo_data;
 mod feedback;
 mod graphiql;

@@ -321,9 +321,16 @@ async fn two_dispatcher_processes_deliver_each_message_exactly_once() {
     assert_eq!(received.len(), 20, "each booking told once");
     let ids: std::collections::BTreeSet<_> = received.iter().map(|m| m.message_id()).collect();
     assert_eq!(ids.len(), 20, "20 different messages");
-    let events = entity::outbox_event::Entity::find().all(&world.db).await.unwrap();
+    let events = entity::outbox_event::Entity::find()
+        .all(&world.db)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 20);
-    assert!(events.iter().all(|e| e.status == OutboxStatus::Delivered && e.attempts == 1));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.status == OutboxStatus::Delivered && e.attempts == 1)
+    );
 }
 
 #[tokio::test]
@@ -339,13 +346,26 @@ async fn the_reminder_and_the_feedback_request_go_out_once_across_processes_and_
         .unwrap();
     // Tomorrow's session: one seat booked a week ago (reminded), one booked just now (the
     // confirmation was enough), one cancelled (not reminded).
-    let tomorrow = insert_session(&world.db, course.id, None, Utc::now() + Duration::days(1), 10).await;
+    let tomorrow = insert_session(
+        &world.db,
+        course.id,
+        None,
+        Utc::now() + Duration::days(1),
+        10,
+    )
+    .await;
     let early = booked_days_ago(&world.db, tomorrow.id, EnrolmentStatus::Confirmed, 7).await;
     booked_days_ago(&world.db, tomorrow.id, EnrolmentStatus::Confirmed, 0).await;
     booked_days_ago(&world.db, tomorrow.id, EnrolmentStatus::Cancelled, 7).await;
     // Yesterday's session: one attended (asked for feedback), one did not show.
-    let yesterday =
-        insert_session(&world.db, course.id, None, Utc::now() - Duration::hours(30), 10).await;
+    let yesterday = insert_session(
+        &world.db,
+        course.id,
+        None,
+        Utc::now() - Duration::hours(30),
+        10,
+    )
+    .await;
     let attended = booked_days_ago(&world.db, yesterday.id, EnrolmentStatus::Attended, 7).await;
     booked_days_ago(&world.db, yesterday.id, EnrolmentStatus::NoShow, 7).await;
 
@@ -353,10 +373,22 @@ async fn the_reminder_and_the_feedback_request_go_out_once_across_processes_and_
     // Several sweeps by both processes, then a restart of one: still one of each.
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     world.processes.remove(0);
-    world.processes.push(ServiceProcess::start(world.database.url(), &world.secret, &env));
+    world.processes.push(ServiceProcess::start(
+        world.database.url(),
+        &world.secret,
+        &env,
+    ));
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let received = mail.received().len().max(received.len());
-    assert_eq!(received, 2, "{:?}", mail.received().iter().map(|m| m.subject()).collect::<Vec<_>>());
+    assert_eq!(
+        received,
+        2,
+        "{:?}",
+        mail.received()
+            .iter()
+            .map(|m| m.subject())
+            .collect::<Vec<_>>()
+    );
 
     let db = &world.db;
     let to = |participant: Uuid| async move {
@@ -374,12 +406,20 @@ async fn the_reminder_and_the_feedback_request_go_out_once_across_processes_and_
         .iter()
         .find(|m| m.to.iter().any(|t| t.contains(&reminder_to)))
         .expect("the reminder");
-    assert!(reminder.subject().starts_with("Herinnering:"), "{}", reminder.subject());
+    assert!(
+        reminder.subject().starts_with("Herinnering:"),
+        "{}",
+        reminder.subject()
+    );
     let request = messages
         .iter()
         .find(|m| m.to.iter().any(|t| t.contains(&feedback_to)))
         .expect("the feedback request");
-    assert!(request.subject().starts_with("Hoe was de training"), "{}", request.subject());
+    assert!(
+        request.subject().starts_with("Hoe was de training"),
+        "{}",
+        request.subject()
+    );
 }
 
 /// An enrolment in `status`, made `days` ago.

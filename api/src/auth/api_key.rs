@@ -25,14 +25,15 @@ pub struct NewKey {
     pub hash: String,
 }
 
+/// `bytes` random bytes as hex: a secret for a key or a link.
+pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    let mut random = vec![0u8; bytes];
+    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness for a secret: {e}"))?;
+    Ok(random.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 pub fn generate() -> anyhow::Result<NewKey> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("no randomness for an API key: {e}"))?;
-    let key = format!(
-        "{PREFIX}{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let key = format!("{PREFIX}{}", random_hex(24)?);
     Ok(NewKey {
         prefix: key[..PREFIX.len() + 8].to_owned(),
         hash: hash(&key),

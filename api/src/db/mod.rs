@@ -4,6 +4,7 @@ pub mod actors;
 pub mod api_key;
 pub mod audit;
 pub mod booking;
+pub mod calendar;
 pub mod change;
 pub mod course;
 pub mod feedback;

@@ -19,6 +19,8 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub live: Live,
     pub idempotency: IdempotencySettings,
+    /// Where clients reach the service, for links it hands out (calendar feeds).
+    pub public_url: Arc<str>,
 }
 
 /// How long idempotency keys are kept, and how long a claimed key waits for its first request.
@@ -35,6 +37,7 @@ pub struct RequestData {
     pub db: DatabaseConnection,
     pub live: Live,
     pub idempotency: IdempotencySettings,
+    pub public_url: Arc<str>,
     pub loaders: Loaders,
     pub audit: Arc<AuditLog>,
 }
@@ -46,6 +49,7 @@ impl RequestData {
             db: services.db.clone(),
             live: services.live.clone(),
             idempotency: services.idempotency,
+            public_url: services.public_url.clone(),
             loaders: loaders::loaders(services.db.clone()),
             audit,
         }

@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL over HTTP, GraphiQL, health, readiness and metrics.
 
+mod calendar;
 mod graphiql;
 mod graphql;
 mod health;
@@ -49,6 +50,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/", web::get().to(graphiql::page))
         .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .route("/favicon.ico", web::get().to(graphiql::no_favicon))
+        .route("/calendar/{secret}", web::get().to(calendar::feed_of))
         .route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))
         .route("/metrics", web::get().to(health::metrics));

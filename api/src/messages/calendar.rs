@@ -90,6 +90,14 @@ pub fn actor_uid(session: Uuid, actor: Uuid) -> String {
     format!("session-{session}-actor-{actor}@{UID_DOMAIN}")
 }
 
+/// A sequence number from the time of a change, for entries without a history of their own (an
+/// actor's part): later changes have higher numbers. Seconds since 2026 fit the 32 bits
+/// calendar programs allow for over a century.
+pub fn sequence_at(instant: DateTime<Utc>) -> u32 {
+    const SINCE_2026: i64 = 1_767_225_600;
+    u32::try_from(instant.timestamp() - SINCE_2026).unwrap_or(0)
+}
+
 /// An invite to send with an e-mail.
 pub fn invite(method: Method, entry: &Entry) -> String {
     let mut calendar = calendar();

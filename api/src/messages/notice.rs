@@ -519,43 +519,101 @@ impl Composer {
         location: Option<&location::Model>,
         sequence: u32,
     ) -> Entry {
-        let desk = desk_name(&facts.provider);
-        let contact = [
-            facts.provider.email.as_deref(),
-            facts.provider.phone.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
-        Entry {
-            uid,
-            summary: facts.course.title.clone(),
-            description: format!(
-                "Training van {}. Vragen of verhinderd? {desk}{}.",
-                facts.provider.name,
-                if contact.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {contact}")
-                }
-            ),
-            location: location.map(|l| format!("{}, {}", l.name, address(l))),
-            starts_at: session.starts_at,
-            ends_at: session.ends_at,
-            cancelled: false,
-            sequence,
-            organizer: facts
-                .provider
-                .email
-                .clone()
-                .map(|email| Person { name: desk, email }),
-            attendee: Some(Person {
-                name: facts.participant.full_name.clone(),
-                email: facts.participant.email.clone(),
-            }),
-        }
+        let session_facts = SessionFacts {
+            session,
+            course: &facts.course,
+            provider: &facts.provider,
+            location,
+        };
+        let attendee = Person {
+            name: facts.participant.full_name.clone(),
+            email: facts.participant.email.clone(),
+        };
+        calendar_entry(uid, &session_facts, None, Some(attendee), sequence)
     }
+}
+
+/// A session with what a calendar entry tells of it.
+pub struct SessionFacts<'a> {
+    pub session: &'a session::Model,
+    pub course: &'a course::Model,
+    pub provider: &'a organisation::Model,
+    pub location: Option<&'a location::Model>,
+}
+
+/// The calendar entry of a session: the course, where, and whom to ask. `part` says what the
+/// attendee does there when that is not simply taking part (an actor's role).
+pub fn calendar_entry(
+    uid: String,
+    facts: &SessionFacts<'_>,
+    part: Option<String>,
+    attendee: Option<Person>,
+    sequence: u32,
+) -> Entry {
+    let desk = desk_name(facts.provider);
+    let contact = [
+        facts.provider.email.as_deref(),
+        facts.provider.phone.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let contact = if contact.is_empty() {
+        String::new()
+    } else {
+        format!(": {contact}")
+    };
+    Entry {
+        uid,
+        summary: match part {
+            Some(part) => format!("{} ({part})", facts.course.title),
+            None => facts.course.title.clone(),
+        },
+        description: format!(
+            "Training van {}. Vragen of verhinderd? {desk}{contact}.",
+            facts.provider.name
+        ),
+        location: facts
+            .location
+            .map(|l| format!("{}, {}", l.name, address(l))),
+        starts_at: facts.session.starts_at,
+        ends_at: facts.session.ends_at,
+        cancelled: false,
+        sequence,
+        organizer: facts
+            .provider
+            .email
+            .clone()
+            .map(|email| Person { name: desk, email }),
+        attendee,
+    }
+}
+
+/// The revisions of many enrolments' calendar entries as they stand, in one statement.
+pub async fn revision_of(
+    db: &impl ConnectionTrait,
+    enrolments: impl Iterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, u32>, DbErr> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<Uuid> = enrolments.collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let counts: Vec<(Uuid, i64)> = outbox_event::Entity::find()
+        .select_only()
+        .column(outbox_event::Column::AggregateId)
+        .column_as(outbox_event::Column::Id.count(), "events")
+        .filter(outbox_event::Column::AggregateType.eq("Enrolment"))
+        .filter(outbox_event::Column::AggregateId.is_in(ids))
+        .group_by(outbox_event::Column::AggregateId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(counts
+        .into_iter()
+        .map(|(id, events)| (id, u32::try_from(events).unwrap_or(u32::MAX)))
+        .collect())
 }
 
 /// The revision of an enrolment's calendar entry as of `at`: how many events it has had by

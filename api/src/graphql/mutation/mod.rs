@@ -8,6 +8,7 @@
 
 mod actors;
 mod booking;
+mod calendar;
 mod feedback;
 mod outbox;
 mod places;
@@ -45,6 +46,7 @@ pub struct Mutation(
     actors::ActorMutation,
     feedback::FeedbackMutation,
     outbox::OutboxMutation,
+    calendar::CalendarMutation,
 );
 
 /// Why a mutation changed nothing.

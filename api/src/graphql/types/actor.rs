@@ -48,6 +48,15 @@ impl Actor {
         self.0.phone.as_deref()
     }
 
+    /// The link of their calendar feed in use (see `createCalendarLink`); null to whoever may
+    /// not see it.
+    async fn calendar_link(&self, ctx: &Context<'_>) -> FieldResult<Option<super::CalendarLink>> {
+        if !policy::can_read_actor(viewer(ctx)?, self.0.id) {
+            return Ok(None);
+        }
+        super::active_link(ctx, db::calendar::Owner::Actor(self.0.id)).await
+    }
+
     /// Their experience, in their own words.
     async fn profile(&self) -> Option<&str> {
         self.0.profile.as_deref()

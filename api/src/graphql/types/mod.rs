@@ -2,6 +2,7 @@
 //! directly: each type here wraps one and chooses what is public.
 
 mod actor;
+mod calendar;
 mod connection;
 mod course;
 pub(crate) mod enums;
@@ -15,6 +16,7 @@ mod session;
 mod testimonial;
 
 pub use actor::{Actor, load_actor, session_assignments};
+pub use calendar::{CalendarLink, active_link};
 pub(crate) use connection::connection;
 pub use connection::{
     CourseConnection, SessionConnection, SessionTotal, course_connection, session_connection,

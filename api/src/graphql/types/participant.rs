@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     audit::Outcome,
-    auth::policy,
+    auth::{Role, Viewer, policy},
     db::loaders::{ChangesOf, EnrolmentsOf, WaitingPlaceOf},
     domain::{
         booking,
@@ -55,6 +55,18 @@ impl Participant {
             cbs_code: m.cbs_code,
             name: m.name,
         }))
+    }
+
+    /// The link of their calendar feed in use (see `createCalendarLink`): shown to the
+    /// participant themselves and to administrators, null to anyone else.
+    async fn calendar_link(&self, ctx: &Context<'_>) -> FieldResult<Option<super::CalendarLink>> {
+        let viewer = viewer(ctx)?;
+        let own =
+            matches!(viewer, Viewer::Person { participant_id: Some(own), .. } if *own == self.0.id);
+        if !own && viewer.role() != Some(Role::Administrator) {
+            return Ok(None);
+        }
+        super::active_link(ctx, crate::db::calendar::Owner::Participant(self.0.id)).await
     }
 
     /// Their enrolments, oldest first; with `status`, only those in one of these states (such
