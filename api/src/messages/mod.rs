@@ -26,16 +26,16 @@ use dispatcher::{DispatchSettings, Dispatcher};
 pub fn start(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
     let messages = &settings.messages;
     let sender = mailer::parse_sender(&messages.mail_from)?;
-    let mailer = mailer::Mailer::from_settings(
-        messages,
-        &settings.auth.data_dir,
-        settings.auth.environment,
-    )?;
     let renderer = render::Renderer::new()?;
     if !messages.dispatch {
         tracing::info!("this process does not send messages (DISPATCH_MESSAGES=false)");
         return Ok(());
     }
+    let mailer = mailer::Mailer::from_settings(
+        messages,
+        &settings.auth.data_dir,
+        settings.auth.environment,
+    )?;
     tracing::info!(to = %mailer.describe(), "sending messages");
     let smtp_timeout = Duration::from_secs(messages.smtp_timeout_seconds);
     let dispatcher = Dispatcher {
