@@ -1,4 +1,4 @@
-//! Prometheus metrics on `/metrics`: request counts by outcome and the SQL statements run, which
+//! Prometheus metrics on `/metrics`: request counts by outcome, outbox deliveries, and the SQL statements run, which
 //! is also how the tests see that a query's statement count does not grow with its page size.
 
 use prometheus_client::{
@@ -15,10 +15,18 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutboxLabels {
+    /// `delivered`, `retry`, `dead` or `obsolete`.
+    pub outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub db_statements: Counter,
     pub http_requests: Family<HttpLabels, Counter>,
+    /// Attempts to deliver outbox events, by how they ended: alert on `dead`.
+    pub outbox_attempts: Family<OutboxLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -32,10 +40,17 @@ impl Default for Metrics {
             "HTTP requests answered",
             http_requests.clone(),
         );
+        let outbox_attempts = Family::<OutboxLabels, Counter>::default();
+        registry.register(
+            "outbox_attempts",
+            "Attempts to deliver outbox events, by outcome",
+            outbox_attempts.clone(),
+        );
         Self {
             registry,
             db_statements,
             http_requests,
+            outbox_attempts,
         }
     }
 }

@@ -38,7 +38,7 @@ impl Application {
         if settings.demo_data {
             db::seed::load_demo_data(&db, Utc::now()).await?;
         }
-        crate::messages::start(db.clone(), &settings)?;
+        crate::messages::start(db.clone(), &settings, metrics.clone())?;
 
         let origins = allowed_origins(&settings.limits.cors_allowed_origins)?;
         let introspection =

@@ -163,6 +163,19 @@ async fn a_booking_sends_a_confirmation_in_dutch_with_a_calendar_invite() {
         "{}",
         message.message_id()
     );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("outbox_attempts_total{outcome=\"delivered\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,10 @@ use super::{
     notice::{Composer, PrepareError, Prepared},
     schedule,
 };
-use crate::db::outbox::{self, Finish};
+use crate::{
+    db::outbox::{self, Finish},
+    metrics::{Metrics, OutboxLabels},
+};
 use entity::outbox_event;
 
 /// Events claimed at a time.
@@ -41,6 +44,7 @@ pub struct Dispatcher {
     pub(super) mailer: Mailer,
     pub(super) composer: Composer,
     pub(super) settings: DispatchSettings,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl Dispatcher {
@@ -87,6 +91,10 @@ impl Dispatcher {
             Finish::Dead { .. } => "dead",
             Finish::Obsolete { .. } => "obsolete",
         };
+        self.metrics
+            .outbox_attempts
+            .get_or_create(&OutboxLabels { outcome })
+            .inc();
         for pause in [0, 100, 500, 2000] {
             tokio::time::sleep(Duration::from_millis(pause)).await;
             match outbox::finish(&self.db, &event, finish.clone()).await {

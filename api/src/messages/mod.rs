@@ -17,13 +17,17 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 
-use crate::config::Settings;
+use crate::{config::Settings, metrics::Metrics};
 pub use dispatcher::backoff;
 use dispatcher::{DispatchSettings, Dispatcher};
 
 /// Checks the mail settings and, unless this process does not dispatch, starts the dispatcher.
 /// A setting that cannot work stops the start.
-pub fn start(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+pub fn start(
+    db: DatabaseConnection,
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<()> {
     let messages = &settings.messages;
     let sender = mailer::parse_sender(&messages.mail_from)?;
     let renderer = render::Renderer::new()?;
@@ -42,6 +46,7 @@ pub fn start(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<()> 
         db,
         mailer,
         composer: notice::Composer::new(renderer, sender),
+        metrics,
         settings: DispatchSettings {
             poll: Duration::from_millis(messages.poll_ms),
             max_attempts: messages.max_attempts,
