@@ -60,6 +60,8 @@ struct Shared {
     received: Arc<Mutex<Vec<Received>>>,
     /// Recipients whose mailbox "does not exist".
     refused: Arc<Mutex<Vec<String>>>,
+    /// How long the server dawdles before it answers the end of a message.
+    delay: Arc<Mutex<Duration>>,
 }
 
 #[derive(Clone)]
@@ -91,6 +93,8 @@ impl Handler for Session {
     }
 
     fn data_end(&mut self) -> Response {
+        let delay = *self.shared.delay.lock().unwrap();
+        std::thread::sleep(delay);
         self.shared.received.lock().unwrap().push(Received {
             to: std::mem::take(&mut self.to),
             data: std::mem::take(&mut self.data),
@@ -152,6 +156,11 @@ impl MailServer {
             .unwrap()
             .push(format!("<{address}>"));
         self.shared.refused.lock().unwrap().push(address.to_owned());
+    }
+
+    /// Makes the server answer each message only after `delay`.
+    pub fn dawdle(&self, delay: Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
     }
 
     pub fn accept_everyone(&self) {

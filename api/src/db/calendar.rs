@@ -173,11 +173,15 @@ pub async fn open(
         .last_used_at
         .is_none_or(|used| now - used > Duration::minutes(TOUCH_AFTER_MINUTES));
     if stale {
-        calendar_link::Entity::update_many()
+        // Only a note: a busy database must not keep anyone from their calendar.
+        let touched = calendar_link::Entity::update_many()
             .col_expr(calendar_link::Column::LastUsedAt, Expr::val(now))
             .filter(calendar_link::Column::Id.eq(link.id))
             .exec(db)
-            .await?;
+            .await;
+        if let Err(error) = touched {
+            tracing::debug!(error = %error, "could not note a calendar link's use");
+        }
     }
     Ok(Some(link))
 }
@@ -277,6 +281,7 @@ impl Sessions {
                 .filter(session::Column::Id.is_in(ids))
                 .filter(session::Column::Status.eq(SessionStatus::Scheduled))
                 .filter(session::Column::StartsAt.gte(since))
+                .order_by_asc(session::Column::StartsAt)
                 .limit(1000)
                 .all(db)
                 .await?

@@ -41,6 +41,10 @@ pub struct NewEvent<'a> {
     pub dedupe_key: Option<String>,
 }
 
+/// Rows per INSERT, and keys per IN list: well under the parameter limits of SQLite and
+/// PostgreSQL.
+pub const CHUNK: usize = 500;
+
 /// Writes events in the caller's transaction; with a dedupe key, an event that exists already
 /// is left as it is. Returns how many were written.
 pub async fn add(
@@ -67,14 +71,20 @@ pub async fn add(
         claimed_until: Set(None),
         dedupe_key: Set(event.dedupe_key),
     });
-    let written = outbox_event::Entity::insert_many(rows)
-        .on_conflict_do_nothing_on([outbox_event::Column::DedupeKey])
-        .exec_without_returning(db)
-        .await?;
-    Ok(match written {
-        TryInsertResult::Inserted(written) => written,
-        TryInsertResult::Conflicted | TryInsertResult::Empty => 0,
-    })
+    let rows: Vec<_> = rows.collect();
+    let mut total = 0;
+    // Bounded statements: databases limit the parameters of one.
+    for chunk in rows.chunks(CHUNK) {
+        let written = outbox_event::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([outbox_event::Column::DedupeKey])
+            .exec_without_returning(db)
+            .await?;
+        total += match written {
+            TryInsertResult::Inserted(written) => written,
+            TryInsertResult::Conflicted | TryInsertResult::Empty => 0,
+        };
+    }
+    Ok(total)
 }
 
 /// Claims up to `limit` events that are due, oldest first, for `lease`. An event waits while an
@@ -274,8 +284,8 @@ pub enum Intervention {
     Cancel,
 }
 
-/// Retries or cancels an event that was not delivered; a delivered event stays as it is. An
-/// event being delivered at this moment is let go: its dispatcher's result is not recorded.
+/// Retries or cancels an event that was not delivered; a delivered event stays as it is, and
+/// one a dispatcher is sending at this moment is left to it.
 pub async fn intervene(
     change: &Change<'_>,
     id: Uuid,
@@ -290,6 +300,16 @@ pub async fn intervene(
         return Err(Refusal::new(
             UserErrorCode::AlreadyDelivered,
             "the message went out already",
+        )
+        .at("input.id")
+        .into());
+    }
+    if event.status == OutboxStatus::Pending
+        && event.claimed_until.is_some_and(|until| until > change.now)
+    {
+        return Err(Refusal::new(
+            UserErrorCode::BeingSent,
+            "the message is being sent at this moment; look again in a minute",
         )
         .at("input.id")
         .into());

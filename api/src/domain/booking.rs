@@ -71,6 +71,8 @@ pub enum UserErrorCode {
     RatingOutOfRange,
     /// The message went out already: there is nothing to retry or cancel.
     AlreadyDelivered,
+    /// A dispatcher is sending the message at this moment; look again shortly.
+    BeingSent,
 }
 
 /// A refusal: nothing was changed.

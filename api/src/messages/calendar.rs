@@ -2,18 +2,15 @@
 //! feeds calendar programs subscribe to. Times are Amsterdam local times with the zone's rules
 //! included, so every program shows them right, also across daylight saving time.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
-use icalendar::{
-    Calendar, CalendarComponent, CalendarDateTime, Component, Event, EventLike, EventStatus,
-    Property,
-};
+use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 use uuid::Uuid;
 
 use crate::domain::time::{TIME_ZONE, to_local};
 
 /// The rules of Europe/Amsterdam since 1996, as calendar programs expect them beside the TZID.
+/// Written as text: the icalendar crate gives every component it writes a DTSTAMP and a UID,
+/// which a VTIMEZONE must not have.
 const AMSTERDAM: &str = "BEGIN:VTIMEZONE\r
 TZID:Europe/Amsterdam\r
 BEGIN:DAYLIGHT\r
@@ -32,9 +29,6 @@ RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r
 END:STANDARD\r
 END:VTIMEZONE\r
 ";
-
-static AMSTERDAM_ZONE: LazyLock<Option<CalendarComponent>> =
-    LazyLock::new(|| AMSTERDAM.parse::<CalendarComponent>().ok());
 
 /// The domain in UIDs: the platform's own, so that they never collide with another's.
 const UID_DOMAIN: &str = "opleidingen.training-platform";
@@ -103,7 +97,7 @@ pub fn invite(method: Method, entry: &Entry) -> String {
     let mut calendar = calendar();
     calendar.append_property(Property::new("METHOD", method.as_str()));
     calendar.push(event(entry, method == Method::Cancel));
-    calendar.done().to_string()
+    with_zone(&calendar.done().to_string())
 }
 
 /// A feed to subscribe to: every entry as it stands.
@@ -122,7 +116,20 @@ pub fn feed(name: &str, entries: &[Entry]) -> String {
     for entry in entries {
         calendar.push(event(entry, entry.cancelled));
     }
-    calendar.done().to_string()
+    with_zone(&calendar.done().to_string())
+}
+
+/// Puts the zone's rules before the first event (or at the end of an empty calendar).
+fn with_zone(calendar: &str) -> String {
+    let at = calendar
+        .find("BEGIN:VEVENT")
+        .or_else(|| calendar.find("END:VCALENDAR"))
+        .unwrap_or(calendar.len());
+    let mut text = String::with_capacity(calendar.len() + AMSTERDAM.len());
+    text.push_str(&calendar[..at]);
+    text.push_str(AMSTERDAM);
+    text.push_str(&calendar[at..]);
+    text
 }
 
 fn calendar() -> Calendar {
@@ -133,9 +140,6 @@ fn calendar() -> Calendar {
         "-//Opleidingsinstituut//Trainingsplatform//NL",
     ));
     calendar.append_property(Property::new("CALSCALE", "GREGORIAN"));
-    if let Some(zone) = AMSTERDAM_ZONE.clone() {
-        calendar.push(zone);
-    }
     calendar
 }
 
@@ -214,8 +218,20 @@ mod tests {
     }
 
     #[test]
-    fn the_zone_rules_parse() {
-        assert!(AMSTERDAM_ZONE.is_some());
+    fn the_zone_carries_only_what_a_vtimezone_may() {
+        let text = feed("Mijn trainingen", &[entry()]);
+        let zone = &text
+            [text.find("BEGIN:VTIMEZONE").unwrap_or(0)..text.find("END:VTIMEZONE").unwrap_or(0)];
+        assert!(zone.contains("TZID:Europe/Amsterdam"), "{text}");
+        assert!(
+            !zone.contains("UID:") && !zone.contains("DTSTAMP:"),
+            "{text}"
+        );
+        assert!(
+            text.find("END:VTIMEZONE") < text.find("BEGIN:VEVENT"),
+            "{text}"
+        );
+        assert!(feed("Leeg", &[]).contains("END:VTIMEZONE\r\nEND:VCALENDAR"));
     }
 
     #[test]

@@ -22,10 +22,9 @@ use crate::{
 };
 use entity::outbox_event;
 
-/// Events claimed at a time.
-const BATCH: usize = 20;
-/// Messages sent at the same time.
-const IN_FLIGHT: usize = 4;
+/// Events claimed, and sent, at a time: no more than are sent at once, so that each is tried
+/// well within its lease (a send is cut off after the SMTP time-out).
+const BATCH: usize = 4;
 /// The longest pause between attempts.
 const LONGEST_PAUSE: Duration = Duration::from_secs(6 * 3600);
 
@@ -72,7 +71,7 @@ impl Dispatcher {
             };
             let full = claimed.len() == BATCH;
             futures_util::stream::iter(claimed)
-                .for_each_concurrent(IN_FLIGHT, |event| {
+                .for_each_concurrent(BATCH, |event| {
                     let this = self.clone();
                     async move { this.deliver(event).await }
                 })

@@ -28,7 +28,9 @@ pub struct SendError {
 }
 
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// With the longest a whole conversation may take: lettre's own time-out covers each
+    /// step, so a server that stalls between steps would otherwise hold a send forever.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, Duration),
     Files(PathBuf),
 }
 
@@ -70,9 +72,8 @@ impl Mailer {
             SmtpTls::Tls => 465,
             SmtpTls::None => 25,
         });
-        let mut builder = builder
-            .port(port)
-            .timeout(Some(Duration::from_secs(settings.smtp_timeout_seconds)));
+        let timeout = Duration::from_secs(settings.smtp_timeout_seconds);
+        let mut builder = builder.port(port).timeout(Some(timeout));
         if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
@@ -80,13 +81,13 @@ impl Mailer {
         if settings.smtp_tls != SmtpTls::None {
             TlsParameters::new(host.to_owned()).context("SMTP_HOST")?;
         }
-        Ok(Self::Smtp(builder.build()))
+        Ok(Self::Smtp(builder.build(), timeout))
     }
 
     /// Where messages go, for the start-up log (no credentials).
     pub fn describe(&self) -> String {
         match self {
-            Self::Smtp(_) => "a mail server (SMTP)".into(),
+            Self::Smtp(..) => "a mail server (SMTP)".into(),
             Self::Files(dir) => format!("files under {}", dir.display()),
         }
     }
@@ -95,16 +96,16 @@ impl Mailer {
     /// message again replaces the file, so a retry never leaves two.
     pub async fn send(&self, message: Message, file_name: &str) -> Result<(), SendError> {
         match self {
-            Self::Smtp(transport) => {
-                transport
-                    .send(message)
-                    .await
-                    .map(drop)
-                    .map_err(|error| SendError {
-                        permanent: error.is_permanent(),
-                        code: error.status().map(|code| code.to_string()),
-                        reason: error.to_string(),
-                    })
+            Self::Smtp(transport, timeout) => {
+                match tokio::time::timeout(*timeout, transport.send(message)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(error)) => Err(smtp_failure(&error)),
+                    Err(_) => Err(SendError {
+                        permanent: false,
+                        code: None,
+                        reason: "the mail server did not finish in time".into(),
+                    }),
+                }
             }
             Self::Files(dir) => write_file(dir, file_name, &message.formatted())
                 .await
@@ -117,6 +118,26 @@ impl Mailer {
                     ),
                 }),
         }
+    }
+}
+
+/// What went wrong, in words of our own: a server's reply often repeats the recipient's
+/// address, which does not belong in a record administrators browse.
+fn smtp_failure(error: &lettre::transport::smtp::Error) -> SendError {
+    let code = error.status().map(|code| code.to_string());
+    let reason = match &code {
+        Some(code) if error.is_permanent() => {
+            format!("the mail server refused the message ({code})")
+        }
+        Some(code) => format!("the mail server asked to try again later ({code})"),
+        None if error.is_timeout() => "the mail server did not answer in time".into(),
+        None if error.is_tls() => "no secure connection to the mail server (TLS)".into(),
+        None => "could not reach the mail server".into(),
+    };
+    SendError {
+        permanent: error.is_permanent(),
+        reason,
+        code,
     }
 }
 

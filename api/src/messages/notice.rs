@@ -644,17 +644,9 @@ async fn obsolete(
     facts: &Facts,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, DbErr> {
+    let status = facts.enrolment.status;
     Ok(match kind {
-        Kind::Reminder if facts.enrolment.status != EnrolmentStatus::Confirmed => {
-            Some("no reminder: the enrolment is no longer confirmed".into())
-        }
-        Kind::Reminder if facts.session.status != SessionStatus::Scheduled => {
-            Some("no reminder: the session was cancelled".into())
-        }
-        Kind::Reminder if facts.session.starts_at <= now => {
-            Some("no reminder: the session has started".into())
-        }
-        Kind::FeedbackRequest if facts.enrolment.status != EnrolmentStatus::Attended => {
+        Kind::FeedbackRequest if status != EnrolmentStatus::Attended => {
             Some("no feedback request: the participant did not attend".into())
         }
         Kind::FeedbackRequest
@@ -669,6 +661,23 @@ async fn obsolete(
                 .count(db)
                 .await?;
             (given > 0).then(|| "no feedback request: feedback was given already".into())
+        }
+        // News of a booking is history once the session has begun; only the request for
+        // feedback comes after it.
+        _ if facts.session.starts_at <= now => Some("no message: the session has begun".into()),
+        // A confirmation that did not go out before the seat was given up (cancelled, moved)
+        // would tell what is no longer true; the later message tells what is.
+        Kind::Confirmed | Kind::Promoted if status != EnrolmentStatus::Confirmed => {
+            Some("no message: the seat is no longer confirmed".into())
+        }
+        Kind::Waitlisted if status != EnrolmentStatus::Waitlisted => {
+            Some("no message: the enrolment is no longer waiting".into())
+        }
+        Kind::Reminder if status != EnrolmentStatus::Confirmed => {
+            Some("no reminder: the enrolment is no longer confirmed".into())
+        }
+        Kind::Reminder if facts.session.status != SessionStatus::Scheduled => {
+            Some("no reminder: the session was cancelled".into())
         }
         _ => None,
     })

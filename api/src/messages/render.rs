@@ -112,6 +112,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const MESSAGES: [&str; 9] = [
+        "confirmed",
+        "waitlisted",
+        "promoted",
+        "cancelled",
+        "moved",
+        "session_changed",
+        "session_cancelled",
+        "reminder",
+        "feedback_request",
+    ];
+
     fn facts() -> serde_json::Value {
         json!({
             "participant": {"name": "Deelnemer"},
@@ -134,17 +146,7 @@ mod tests {
         let renderer = Renderer::new();
         assert!(renderer.is_ok(), "{:?}", renderer.err());
         let Ok(renderer) = renderer else { return };
-        for name in [
-            "confirmed",
-            "waitlisted",
-            "promoted",
-            "cancelled",
-            "moved",
-            "session_changed",
-            "session_cancelled",
-            "reminder",
-            "feedback_request",
-        ] {
+        for name in MESSAGES {
             let rendered = renderer.render(name, &facts());
             assert!(rendered.is_ok(), "{name}: {:?}", rendered.err());
             let Ok(rendered) = rendered else { continue };
@@ -168,6 +170,49 @@ mod tests {
                 "{name}"
             );
             assert!(rendered.html.contains("<title>"), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_message_renders_with_what_is_optional_left_out() {
+        let Ok(renderer) = Renderer::new() else {
+            return;
+        };
+        let mut facts = facts();
+        if let Some(facts) = facts.as_object_mut() {
+            for (key, value) in [
+                ("location", json!(null)),
+                (
+                    "desk",
+                    json!({"name": "Servicedesk", "email": null, "phone": null, "website": null}),
+                ),
+                ("cancel_until", json!(null)),
+                (
+                    "previous",
+                    json!({"date": "dinsdag 1 december 2026", "starts": "09:00", "ends": "16:00", "location": null}),
+                ),
+                ("by_participant", json!(false)),
+                ("calendar_attached", json!(false)),
+            ] {
+                facts.insert(key.into(), value);
+            }
+        }
+        for name in MESSAGES {
+            let rendered = renderer.render(name, &facts);
+            assert!(rendered.is_ok(), "{name}: {:?}", rendered.err());
+            let Ok(rendered) = rendered else { continue };
+            assert!(!rendered.text.contains("none"), "{name}: {}", rendered.text);
+            assert!(
+                !rendered.text.contains("bij dit bericht"),
+                "{name}: no attachment promised"
+            );
+            if name != "feedback_request" {
+                assert!(
+                    rendered.text.contains("Locatie:  volgt nog"),
+                    "{name}: {}",
+                    rendered.text
+                );
+            }
         }
     }
 

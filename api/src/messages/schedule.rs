@@ -34,16 +34,20 @@ pub async fn schedule_due(
         return Ok(0);
     }
     let keys: Vec<String> = due.iter().filter_map(|e| e.dedupe_key.clone()).collect();
-    let written: HashSet<String> = outbox_event::Entity::find()
-        .select_only()
-        .column(outbox_event::Column::DedupeKey)
-        .filter(outbox_event::Column::DedupeKey.is_in(keys))
-        .into_tuple::<Option<String>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut written = HashSet::new();
+    for chunk in keys.chunks(outbox::CHUNK) {
+        written.extend(
+            outbox_event::Entity::find()
+                .select_only()
+                .column(outbox_event::Column::DedupeKey)
+                .filter(outbox_event::Column::DedupeKey.is_in(chunk.to_vec()))
+                .into_tuple::<Option<String>>()
+                .all(db)
+                .await?
+                .into_iter()
+                .flatten(),
+        );
+    }
     due.retain(|event| {
         event
             .dedupe_key
