@@ -7,20 +7,25 @@
 //! Scenarios:
 //! - spread: 1000 participants book into 100 sessions of 10 seats, 32 requests in flight;
 //! - contended: 200 participants book one 10-seat session at once (10 seats, 190 waiting);
-//! - read: the programme page (`sessions(first: 20)` with course, location and seats), 32 in flight.
+//! - read: the programme page (`sessions(first: 20)` with course, location and seats), 32 in flight;
+//! - messages: a second service process on the same database, dispatching, sends the backlog the
+//!   bookings left in the outbox (1200 messages) to an SMTP server on loopback.
 
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 use api::{Application, Settings, auth::Role, auth::jwt::JwtKeys, domain::ids::SessionId};
 use chrono::Utc;
-use entity::{course, enums::*, participant, session};
+use entity::{course, enums::*, outbox_event, participant, session};
 use futures_util::{StreamExt, stream};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter,
+    PaginatorTrait, QueryFilter,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -238,6 +243,64 @@ async fn scenarios(backend: &str, database_url: &str) -> anyhow::Result<Vec<Stri
     Ok(rows)
 }
 
+/// An SMTP server on loopback that counts what it receives (mailin-embedded).
+#[derive(Clone)]
+struct Counting(Arc<AtomicUsize>);
+
+impl mailin_embedded::Handler for Counting {
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        mailin_embedded::response::OK
+    }
+}
+
+fn smtp_server() -> anyhow::Result<(u16, Arc<AtomicUsize>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut server = mailin_embedded::Server::new(Counting(received.clone()));
+    server.with_num_threads(16).with_tcp_listener(listener);
+    // Serves until the benchmark ends.
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    Ok((port, received))
+}
+
+/// Starts a dispatching service on the database and times how long it takes to send what is
+/// waiting in the outbox.
+async fn messages(backend: &str, database_url: &str) -> anyhow::Result<String> {
+    let db = Database::connect(database_url).await?;
+    let pending = outbox_event::Entity::find()
+        .filter(outbox_event::Column::Status.eq(OutboxStatus::Pending))
+        .count(&db)
+        .await?;
+    let pending = usize::try_from(pending)?;
+    let (port, received) = smtp_server()?;
+    let mut settings = Settings::for_database(database_url);
+    settings.messages.dispatch = true;
+    settings.messages.smtp_host = Some("127.0.0.1".into());
+    settings.messages.smtp_port = Some(port);
+    settings.messages.smtp_tls = api::config::SmtpTls::None;
+    settings.messages.poll_ms = 50;
+    let started = Instant::now();
+    let application = Application::build(settings).await?;
+    tokio::spawn(application.run_until_stopped());
+    while received.load(Ordering::Relaxed) < pending {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "only {} of {pending} messages in ten minutes",
+            received.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let wall = started.elapsed();
+    Ok(format!(
+        "| {backend} | messages: {pending} waiting, sent to SMTP on loopback | {pending} | {:.0} | | | |",
+        pending as f64 / wall.as_secs_f64()
+    ))
+}
+
 /// Peak resident memory of this process (service and load generator together), in MiB.
 fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -253,7 +316,10 @@ async fn main() -> anyhow::Result<()> {
     let folder = std::env::temp_dir().join(format!("booking-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&folder)?;
     let sqlite = format!("sqlite://{}/bench.db?mode=rwc", folder.display());
-    let result = scenarios("SQLite", &sqlite).await;
+    let mut result = scenarios("SQLite", &sqlite).await;
+    if let Ok(rows) = &mut result {
+        rows.push(messages("SQLite", &sqlite).await?);
+    }
     std::fs::remove_dir_all(&folder)?;
     rows.extend(result?);
 
@@ -269,7 +335,11 @@ async fn main() -> anyhow::Result<()> {
         let base = admin_url
             .rsplit_once('/')
             .map_or(admin_url.as_str(), |(b, _)| b);
-        let result = scenarios("PostgreSQL", &format!("{base}/{name}")).await;
+        let url = format!("{base}/{name}");
+        let mut result = scenarios("PostgreSQL", &url).await;
+        if let Ok(rows) = &mut result {
+            rows.push(messages("PostgreSQL", &url).await?);
+        }
         admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .await?;

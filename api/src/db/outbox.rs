@@ -95,6 +95,17 @@ pub async fn claim(
     limit: u64,
     lease: chrono::Duration,
 ) -> Result<Vec<outbox_event::Model>, TxError> {
+    // A plain read first: an idle outbox costs no write lock (SQLite) or row locks.
+    let due = outbox_event::Entity::find()
+        .select_only()
+        .column(outbox_event::Column::Id)
+        .filter(due_condition(Utc::now()))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let token = Uuid::new_v4();
     transaction::write(db, move |txn| {
         Box::pin(async move {

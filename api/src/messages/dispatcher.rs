@@ -23,8 +23,9 @@ use crate::{
 use entity::outbox_event;
 
 /// Events claimed, and sent, at a time: no more than are sent at once, so that each is tried
-/// well within its lease (a send is cut off after the SMTP time-out).
-const BATCH: usize = 4;
+/// well within its lease (a send is cut off after the SMTP time-out). Fewer than lettre's pool
+/// of ten connections, so that no send waits for a connection.
+const BATCH: usize = 8;
 /// The longest pause between attempts.
 const LONGEST_PAUSE: Duration = Duration::from_secs(6 * 3600);
 
