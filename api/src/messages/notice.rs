@@ -294,8 +294,11 @@ impl Composer {
         if let Some(why) = obsolete(db, kind, &facts, now).await? {
             return Ok(Prepared::Obsolete(why));
         }
-        let previous = self.previous(db, kind, &payload, &facts).await?;
-        let invites = self.invites(db, kind, &payload, &facts, event).await?;
+        let left = left_session(db, kind, &payload).await?;
+        let previous = previous(db, kind, &payload, &facts, left.as_ref()).await?;
+        let invites = self
+            .invites(db, kind, &payload, &facts, left.as_ref(), event)
+            .await?;
         let seated = facts.enrolment.status == EnrolmentStatus::Confirmed;
         let deadline = facts.session.starts_at
             - Duration::hours(i64::from(facts.course.cancellation_deadline_hours));
@@ -390,49 +393,6 @@ impl Composer {
         })
     }
 
-    /// Where and when it was before a move or a change.
-    async fn previous(
-        &self,
-        db: &impl ConnectionTrait,
-        kind: Kind,
-        payload: &Payload,
-        facts: &Facts,
-    ) -> Result<Option<Previous>, PrepareError> {
-        let (starts_at, ends_at, location_id) = match kind {
-            Kind::Moved => {
-                let Some(from) = payload.from_session_id else {
-                    return Err(invalid("a move without the session it came from"));
-                };
-                let from = session::Entity::find_by_id(from)
-                    .one(db)
-                    .await?
-                    .ok_or_else(|| invalid("the previous session no longer exists"))?;
-                (from.starts_at, from.ends_at, from.location_id)
-            }
-            Kind::SessionChanged => {
-                let starts = payload
-                    .previous_starts_at
-                    .unwrap_or(facts.session.starts_at);
-                let length = facts.session.ends_at - facts.session.starts_at;
-                (starts, starts + length, payload.previous_location_id)
-            }
-            _ => return Ok(None),
-        };
-        let location = match location_id {
-            Some(id) => location::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .map(|l| format!("{}, {}", l.name, address(&l))),
-            None => None,
-        };
-        Ok(Some(Previous {
-            date: dutch_date(starts_at),
-            starts: clock(starts_at),
-            ends: clock(ends_at),
-            location,
-        }))
-    }
-
     /// The calendar invites a message carries: method, text and file name.
     async fn invites(
         &self,
@@ -440,6 +400,7 @@ impl Composer {
         kind: Kind,
         payload: &Payload,
         facts: &Facts,
+        left: Option<&Left>,
         event: &outbox_event::Model,
     ) -> Result<Vec<(Method, String, &'static str)>, PrepareError> {
         let sequence = revision(db, facts.enrolment.id, event.created_at).await?;
@@ -482,22 +443,17 @@ impl Composer {
                     calendar::invite(Method::Request, &this()),
                     "uitnodiging.ics",
                 )];
-                if let (Some(previous), Some(from)) =
-                    (payload.previous_enrolment_id, payload.from_session_id)
-                    && let Some(from) = session::Entity::find_by_id(from).one(db).await?
+                if let (Some(previous), Some((from, location))) =
+                    (payload.previous_enrolment_id, left)
                 {
-                    let location = match from.location_id {
-                        Some(id) => location::Entity::find_by_id(id).one(db).await?,
-                        None => None,
-                    };
                     // One more than the last invite of the seat that was left.
-                    let left = revision(db, previous, event.created_at).await? + 1;
+                    let revision_left = revision(db, previous, event.created_at).await? + 1;
                     let old = self.entry(
                         calendar::enrolment_uid(previous),
                         facts,
-                        &from,
+                        from,
                         location.as_ref(),
-                        left,
+                        revision_left,
                     );
                     invites.push((
                         Method::Cancel,
@@ -614,6 +570,71 @@ pub async fn revision_of(
         .into_iter()
         .map(|(id, events)| (id, u32::try_from(events).unwrap_or(u32::MAX)))
         .collect())
+}
+
+/// A session that was left, with its location.
+type Left = (session::Model, Option<location::Model>);
+
+/// For a move: the session it left, read once for the text and the invites.
+async fn left_session(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    payload: &Payload,
+) -> Result<Option<Left>, PrepareError> {
+    if kind != Kind::Moved {
+        return Ok(None);
+    }
+    let Some(from) = payload.from_session_id else {
+        return Err(invalid("a move without the session it came from"));
+    };
+    let from = session::Entity::find_by_id(from)
+        .one(db)
+        .await?
+        .ok_or_else(|| invalid("the previous session no longer exists"))?;
+    let location = match from.location_id {
+        Some(id) => location::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    Ok(Some((from, location)))
+}
+
+/// Where and when it was before a move or a change.
+async fn previous(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    payload: &Payload,
+    facts: &Facts,
+    left: Option<&Left>,
+) -> Result<Option<Previous>, PrepareError> {
+    let describe = |l: &location::Model| format!("{}, {}", l.name, address(l));
+    let (starts_at, ends_at, location) = match (kind, left) {
+        (Kind::Moved, Some((from, location))) => (
+            from.starts_at,
+            from.ends_at,
+            location.as_ref().map(describe),
+        ),
+        (Kind::SessionChanged, _) => {
+            let starts = payload
+                .previous_starts_at
+                .unwrap_or(facts.session.starts_at);
+            let length = facts.session.ends_at - facts.session.starts_at;
+            let location = match payload.previous_location_id {
+                Some(id) => location::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .map(|l| describe(&l)),
+                None => None,
+            };
+            (starts, starts + length, location)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Previous {
+        date: dutch_date(starts_at),
+        starts: clock(starts_at),
+        ends: clock(ends_at),
+        location,
+    }))
 }
 
 /// The revision of an enrolment's calendar entry as of `at`: how many events it has had by

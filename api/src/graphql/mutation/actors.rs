@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_staff};
+use super::{MutationOptions, MutationResult, parse_id, perform_checked, require_staff};
 use crate::{
     auth::{Viewer, policy},
     db::actors::{self, ActorDetails, Period},
@@ -190,19 +190,18 @@ impl ActorMutation {
             .map(actor_id)
             .transpose()
             .and_then(|existing| Ok((existing, details(&input.details)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((existing, details)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "saveActor", key, &input, move |change, live| {
-                    let details = details.clone();
-                    Box::pin(
-                        async move { actors::save_actor(change, &live, existing, &details).await },
-                    )
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "saveActor",
+            key,
+            &input,
+            parsed,
+            move |change, live, (existing, details)| {
+                Box::pin(async move { actors::save_actor(change, &live, existing, &details).await })
+            },
+        )
+        .await?;
         Ok(ActorPayload {
             result: performed.result(input.options.client_mutation_id.clone()),
             actor_id: performed.made().and_then(|o| o.record_id),
@@ -225,25 +224,18 @@ impl ActorMutation {
         {
             return Err(ApiError::ForbiddenTo("staff, or the actor themselves").into());
         }
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((id, periods)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(
-                    ctx,
-                    "setActorAvailability",
-                    key,
-                    &input,
-                    move |change, live| {
-                        let periods = periods.clone();
-                        Box::pin(async move {
-                            actors::set_availability(change, &live, id, &periods).await
-                        })
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "setActorAvailability",
+            key,
+            &input,
+            parsed,
+            move |change, live, (id, periods)| {
+                Box::pin(async move { actors::set_availability(change, &live, id, &periods).await })
+            },
+        )
+        .await?;
         Ok(ActorPayload {
             result: performed.result(input.options.client_mutation_id.clone()),
             actor_id: performed.made().and_then(|o| o.record_id),
@@ -272,19 +264,20 @@ impl ActorMutation {
             )?;
             Ok((session.0, actor, role))
         })();
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((session, actor, role)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "assignActor", key, &input, move |change, live| {
-                    let role = role.clone();
-                    Box::pin(async move {
-                        actors::assign_actor(change, &live, session, actor, role.as_deref()).await
-                    })
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "assignActor",
+            key,
+            &input,
+            parsed,
+            move |change, live, (session, actor, role)| {
+                Box::pin(async move {
+                    actors::assign_actor(change, &live, session, actor, role.as_deref()).await
                 })
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(AssignmentPayload {
             result: performed.result(input.options.client_mutation_id.clone()),
             session_id: performed.made().and_then(|o| o.record_id),
@@ -303,18 +296,18 @@ impl ActorMutation {
             "input.sessionId",
         )
         .and_then(|session| Ok((session.0, actor_id(&input.actor_id)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((session, actor)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "unassignActor", key, &input, move |change, live| {
-                    Box::pin(
-                        async move { actors::unassign_actor(change, &live, session, actor).await },
-                    )
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "unassignActor",
+            key,
+            &input,
+            parsed,
+            move |change, live, (session, actor)| {
+                Box::pin(async move { actors::unassign_actor(change, &live, session, actor).await })
+            },
+        )
+        .await?;
         Ok(AssignmentPayload {
             result: performed.result(input.options.client_mutation_id.clone()),
             session_id: performed.made().and_then(|o| o.record_id),

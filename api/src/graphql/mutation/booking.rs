@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Simpl
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id as id, perform, require_staff};
+use super::{MutationOptions, MutationResult, parse_id as id, perform_checked, require_staff};
 use crate::{
     auth::{Role, Viewer, policy},
     db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
@@ -316,22 +316,18 @@ impl BookingMutation {
         ctx: &Context<'_>,
         input: BookSeatInput,
     ) -> FieldResult<BookSeatPayload> {
-        let performed = match book_request(viewer(ctx)?, &input)? {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(request) => {
-                perform(
-                    ctx,
-                    "bookSeat",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        let request = request.clone();
-                        Box::pin(async move { booking::book(change, &live, &request).await })
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "bookSeat",
+            key,
+            &input,
+            book_request(viewer(ctx)?, &input)?,
+            move |change, live, request| {
+                Box::pin(async move { booking::book(change, &live, &request).await })
+            },
+        )
+        .await?;
         Ok(BookSeatPayload {
             result: performed.result(input.options.client_mutation_id),
             status: performed.made().and_then(|o| o.status).map(Into::into),
@@ -364,24 +360,20 @@ impl BookingMutation {
             "input.enrolmentId",
         )
         .and_then(|enrolment| Ok((enrolment, reason(input.reason.as_deref(), "input.reason")?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((enrolment, reason)) => {
-                perform(
-                    ctx,
-                    "cancelEnrolment",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        let reason = reason.clone();
-                        Box::pin(async move {
-                            booking::cancel(change, &live, enrolment.0, by, reason.as_deref()).await
-                        })
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "cancelEnrolment",
+            key,
+            &input,
+            parsed,
+            move |change, live, (enrolment, reason)| {
+                Box::pin(async move {
+                    booking::cancel(change, &live, enrolment.0, by, reason.as_deref()).await
+                })
+            },
+        )
+        .await?;
         Ok(CancelEnrolmentPayload {
             result: performed.result(input.options.client_mutation_id),
             enrolment_id: performed.made().and_then(|o| o.enrolment_id),
@@ -411,31 +403,21 @@ impl BookingMutation {
                 reason(input.reason.as_deref(), "input.reason")?,
             ))
         });
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((enrolment, to, reason)) => {
-                perform(
-                    ctx,
-                    "moveEnrolment",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        let reason = reason.clone();
-                        Box::pin(async move {
-                            booking::move_enrolment(
-                                change,
-                                &live,
-                                enrolment.0,
-                                to.0,
-                                reason.as_deref(),
-                            )
-                            .await
-                        })
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "moveEnrolment",
+            key,
+            &input,
+            parsed,
+            move |change, live, (enrolment, to, reason)| {
+                Box::pin(async move {
+                    booking::move_enrolment(change, &live, enrolment.0, to.0, reason.as_deref())
+                        .await
+                })
+            },
+        )
+        .await?;
         Ok(MoveEnrolmentPayload {
             result: performed.result(input.options.client_mutation_id),
             enrolment_id: performed.made().and_then(|o| o.enrolment_id),
@@ -450,24 +432,20 @@ impl BookingMutation {
         input: RecordAttendanceInput,
     ) -> FieldResult<RecordAttendancePayload> {
         require_staff(viewer(ctx)?)?;
-        let performed = match attendance_marks(&input) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((session, marks)) => {
-                perform(
-                    ctx,
-                    "recordAttendance",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        let marks = marks.clone();
-                        Box::pin(async move {
-                            booking::record_attendance(change, &live, session.0, &marks).await
-                        })
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "recordAttendance",
+            key,
+            &input,
+            attendance_marks(&input),
+            move |change, live, (session, marks)| {
+                Box::pin(async move {
+                    booking::record_attendance(change, &live, session.0, &marks).await
+                })
+            },
+        )
+        .await?;
         Ok(RecordAttendancePayload {
             result: performed.result(input.options.client_mutation_id),
             enrolment_ids: performed

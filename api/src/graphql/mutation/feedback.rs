@@ -4,7 +4,9 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Simpl
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_administrator};
+use super::{
+    MutationOptions, MutationResult, Performed, parse_id, perform_checked, require_administrator,
+};
 use crate::{
     auth::{Role, Viewer},
     db::feedback::{self, NewFeedback},
@@ -160,17 +162,18 @@ impl FeedbackMutation {
                 consent_to_publish: input.consent_to_publish,
             })
         })();
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(new) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "giveFeedback", key, &input, move |change, live| {
-                    let new = new.clone();
-                    Box::pin(async move { feedback::give_feedback(change, &live, own, &new).await })
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "giveFeedback",
+            key,
+            &input,
+            parsed,
+            move |change, live, new| {
+                Box::pin(async move { feedback::give_feedback(change, &live, own, &new).await })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -181,18 +184,18 @@ impl FeedbackMutation {
         input: WithdrawConsentInput,
     ) -> FieldResult<FeedbackPayload> {
         let own = participant(viewer(ctx)?)?;
-        let performed = match feedback_id(&input.feedback_id) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(id) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "withdrawConsent", key, &input, move |change, live| {
-                    Box::pin(
-                        async move { feedback::withdraw_consent(change, &live, own, id).await },
-                    )
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "withdrawConsent",
+            key,
+            &input,
+            feedback_id(&input.feedback_id),
+            move |change, live, id| {
+                Box::pin(async move { feedback::withdraw_consent(change, &live, own, id).await })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -210,25 +213,20 @@ impl FeedbackMutation {
         )
         .and_then(|course| Ok((course.0, required(&input.quote, "input.quote", 5000, true)?)));
         let role = input.author_role.map(Into::into);
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((course, quote)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(
-                    ctx,
-                    "recordTestimonial",
-                    key,
-                    &input,
-                    move |change, live| {
-                        let quote = quote.clone();
-                        Box::pin(async move {
-                            feedback::record_testimonial(change, &live, course, &quote, role).await
-                        })
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "recordTestimonial",
+            key,
+            &input,
+            parsed,
+            move |change, live, (course, quote)| {
+                Box::pin(async move {
+                    feedback::record_testimonial(change, &live, course, &quote, role).await
+                })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -244,16 +242,18 @@ impl FeedbackMutation {
             ModerationDecision::Approve => entity::enums::ModerationStatus::Approved,
             ModerationDecision::Reject => entity::enums::ModerationStatus::Rejected,
         };
-        let performed = match feedback_id(&input.feedback_id) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(id) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "moderateFeedback", key, &input, move |change, live| {
-                    Box::pin(async move { feedback::moderate(change, &live, id, decision).await })
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "moderateFeedback",
+            key,
+            &input,
+            feedback_id(&input.feedback_id),
+            move |change, live, id| {
+                Box::pin(async move { feedback::moderate(change, &live, id, decision).await })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 }

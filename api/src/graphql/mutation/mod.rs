@@ -167,6 +167,32 @@ fn check_key(key: &str) -> Result<(), Refusal> {
     }
 }
 
+/// `perform` for input that was checked first: a refusal of the check answers at once and
+/// changes nothing; otherwise `work` gets (a copy of) the checked value on every run.
+pub async fn perform_checked<I, T, F>(
+    ctx: &Context<'_>,
+    operation: &'static str,
+    key: Option<&str>,
+    input: &I,
+    checked: Result<T, Refusal>,
+    mut work: F,
+) -> FieldResult<Performed>
+where
+    I: Serialize,
+    T: Clone + Send + 'static,
+    F: for<'a> FnMut(Change<'a>, Live, T) -> TxFuture<'a, Outcome> + Send + 'static,
+{
+    match checked {
+        Err(refusal) => Ok(Performed::refused(refusal)),
+        Ok(value) => {
+            perform(ctx, operation, key, input, move |change, live| {
+                work(change, live, value.clone())
+            })
+            .await
+        }
+    }
+}
+
 /// Runs one mutation's transaction, with its idempotency key if it has one.
 ///
 /// `input` is what identifies the request for the key (without the key itself). `work` may run

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_administrator};
+use super::{MutationOptions, MutationResult, parse_id, perform_checked, require_administrator};
 use crate::{
     db::outbox::{self, Intervention},
     domain::ids::OutboxEventId,
@@ -46,16 +46,11 @@ async fn intervene(
         OutboxEventId::from_global(&input.id, "input.id"),
         "input.id",
     );
-    let performed = match parsed {
-        Err(refusal) => Performed::refused(refusal),
-        Ok(OutboxEventId(id)) => {
-            let key = input.options.idempotency_key.as_deref();
-            perform(ctx, operation, key, &input, move |change, _live| {
-                Box::pin(async move { outbox::intervene(&change, id, intervention).await })
-            })
-            .await?
-        }
-    };
+    let key = input.options.idempotency_key.as_deref();
+    let performed = perform_checked(ctx, operation, key, &input, parsed, move |change, _, id| {
+        Box::pin(async move { outbox::intervene(&change, id.0, intervention).await })
+    })
+    .await?;
     let outbox_event = match performed.made().and_then(|o| o.record_id) {
         Some(id) => read(ctx, id).await?,
         None => None,

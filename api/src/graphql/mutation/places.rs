@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    MutationOptions, MutationResult, Performed, parse_id, perform, require_administrator,
+    MutationOptions, MutationResult, parse_id, perform_checked, require_administrator,
     require_staff,
 };
 use crate::{
@@ -216,19 +216,20 @@ impl PlacesMutation {
             })
             .transpose()
             .and_then(|id| Ok((id.map(|id| id.0), organisation_details(&input.details)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((existing, details)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "saveOrganisation", key, &input, move |change, live| {
-                    let details = details.clone();
-                    Box::pin(async move {
-                        planning::save_organisation(change, &live, existing, &details).await
-                    })
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "saveOrganisation",
+            key,
+            &input,
+            parsed,
+            move |change, live, (existing, details)| {
+                Box::pin(async move {
+                    planning::save_organisation(change, &live, existing, &details).await
                 })
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(OrganisationPayload {
             result: performed.result(input.options.client_mutation_id.clone()),
             id: performed.made().and_then(|o| o.record_id),
@@ -253,19 +254,20 @@ impl PlacesMutation {
             })
             .transpose()
             .and_then(|id| Ok((id.map(|id| id.0), location_details(&input.details)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((existing, details)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "saveLocation", key, &input, move |change, live| {
-                    let details = details.clone();
-                    Box::pin(async move {
-                        planning::save_location(change, &live, existing, &details).await
-                    })
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "saveLocation",
+            key,
+            &input,
+            parsed,
+            move |change, live, (existing, details)| {
+                Box::pin(
+                    async move { planning::save_location(change, &live, existing, &details).await },
+                )
+            },
+        )
+        .await?;
         Ok(LocationPayload {
             result: performed.result(input.options.client_mutation_id.clone()),
             id: performed.made().and_then(|o| o.record_id),

@@ -5,7 +5,9 @@ use chrono::NaiveTime;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_administrator};
+use super::{
+    MutationOptions, MutationResult, Performed, parse_id, perform_checked, require_administrator,
+};
 use crate::{
     db::planning::{self, CourseDetails},
     domain::{
@@ -183,19 +185,18 @@ impl PlanningMutation {
         input: CreateCourseInput,
     ) -> FieldResult<CoursePayload> {
         require_administrator(viewer(ctx)?)?;
-        let performed = match course_details(&input.details) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(details) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "createCourse", key, &input, move |change, live| {
-                    let details = details.clone();
-                    Box::pin(
-                        async move { planning::save_course(change, &live, None, &details).await },
-                    )
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "createCourse",
+            key,
+            &input,
+            course_details(&input.details),
+            move |change, live, details| {
+                Box::pin(async move { planning::save_course(change, &live, None, &details).await })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -211,19 +212,20 @@ impl PlanningMutation {
             "input.courseId",
         )
         .and_then(|course| Ok((course, course_details(&input.details)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((course, details)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "updateCourse", key, &input, move |change, live| {
-                    let details = details.clone();
-                    Box::pin(async move {
-                        planning::save_course(change, &live, Some(course.0), &details).await
-                    })
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "updateCourse",
+            key,
+            &input,
+            parsed,
+            move |change, live, (course, details)| {
+                Box::pin(async move {
+                    planning::save_course(change, &live, Some(course.0), &details).await
                 })
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -265,20 +267,23 @@ async fn set_status(
     status: entity::enums::CourseStatus,
 ) -> FieldResult<CoursePayload> {
     require_administrator(viewer(ctx)?)?;
-    let performed = match parse_id(
+    let course = parse_id(
         CourseId::from_global(&input.course_id, "input.courseId"),
         "input.courseId",
-    ) {
-        Err(refusal) => Performed::refused(refusal),
-        Ok(course) => {
-            let key = input.options.idempotency_key.as_deref();
-            perform(ctx, operation, key, &input, move |change, live| {
-                Box::pin(async move {
-                    planning::set_course_status(change, &live, course.0, status).await
-                })
-            })
-            .await?
-        }
-    };
+    );
+    let key = input.options.idempotency_key.as_deref();
+    let performed = perform_checked(
+        ctx,
+        operation,
+        key,
+        &input,
+        course,
+        move |change, live, course| {
+            Box::pin(
+                async move { planning::set_course_status(change, &live, course.0, status).await },
+            )
+        },
+    )
+    .await?;
     Ok(payload(&performed, input.options.client_mutation_id))
 }

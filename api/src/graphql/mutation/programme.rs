@@ -4,7 +4,9 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObjec
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_administrator};
+use super::{
+    MutationOptions, MutationResult, Performed, parse_id, perform_checked, require_administrator,
+};
 use crate::{
     db::programme::{self, ModuleContent, Place},
     domain::{
@@ -204,19 +206,20 @@ impl ProgrammeMutation {
                 content(&input.content)?,
             ))
         })();
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((course, place, content)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "addModule", key, &input, move |change, live| {
-                    let content = content.clone();
-                    Box::pin(async move {
-                        programme::add_module(change, &live, course, place, &content).await
-                    })
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "addModule",
+            key,
+            &input,
+            parsed,
+            move |change, live, (course, place, content)| {
+                Box::pin(async move {
+                    programme::add_module(change, &live, course, place, &content).await
                 })
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(module_payload(&performed, input.options.client_mutation_id))
     }
 
@@ -228,19 +231,18 @@ impl ProgrammeMutation {
     ) -> FieldResult<ModulePayload> {
         require_administrator(viewer(ctx)?)?;
         let parsed = module_id(&input.module_id).and_then(|id| Ok((id, content(&input.content)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((id, content)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "editModule", key, &input, move |change, live| {
-                    let content = content.clone();
-                    Box::pin(
-                        async move { programme::edit_module(change, &live, id, &content).await },
-                    )
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "editModule",
+            key,
+            &input,
+            parsed,
+            move |change, live, (id, content)| {
+                Box::pin(async move { programme::edit_module(change, &live, id, &content).await })
+            },
+        )
+        .await?;
         Ok(module_payload(&performed, input.options.client_mutation_id))
     }
 
@@ -253,16 +255,18 @@ impl ProgrammeMutation {
         require_administrator(viewer(ctx)?)?;
         let parsed = module_id(&input.module_id)
             .and_then(|id| Ok((id, place(input.parent_id.as_ref(), input.position)?)));
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((id, place)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "moveModule", key, &input, move |change, live| {
-                    Box::pin(async move { programme::move_module(change, &live, id, place).await })
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "moveModule",
+            key,
+            &input,
+            parsed,
+            move |change, live, (id, place)| {
+                Box::pin(async move { programme::move_module(change, &live, id, place).await })
+            },
+        )
+        .await?;
         Ok(module_payload(&performed, input.options.client_mutation_id))
     }
 
@@ -290,19 +294,20 @@ impl ProgrammeMutation {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((course.0, parent, order))
         })();
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((course, parent, order)) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "reorderModules", key, &input, move |change, live| {
-                    let order = order.clone();
-                    Box::pin(async move {
-                        programme::reorder_modules(change, &live, course, parent, &order).await
-                    })
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "reorderModules",
+            key,
+            &input,
+            parsed,
+            move |change, live, (course, parent, order)| {
+                Box::pin(async move {
+                    programme::reorder_modules(change, &live, course, parent, &order).await
                 })
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(ProgrammePayload {
             result: performed.result(input.options.client_mutation_id),
             course_id: performed.made().and_then(|o| o.record_id),
@@ -316,16 +321,18 @@ impl ProgrammeMutation {
         input: RemoveModuleInput,
     ) -> FieldResult<ProgrammePayload> {
         require_administrator(viewer(ctx)?)?;
-        let performed = match module_id(&input.module_id) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(id) => {
-                let key = input.options.idempotency_key.as_deref();
-                perform(ctx, "removeModule", key, &input, move |change, live| {
-                    Box::pin(async move { programme::remove_module(change, &live, id).await })
-                })
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "removeModule",
+            key,
+            &input,
+            module_id(&input.module_id),
+            move |change, live, id| {
+                Box::pin(async move { programme::remove_module(change, &live, id).await })
+            },
+        )
+        .await?;
         Ok(ProgrammePayload {
             result: performed.result(input.options.client_mutation_id),
             course_id: performed.made().and_then(|o| o.record_id),

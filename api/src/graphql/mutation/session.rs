@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, Performed, parse_id, perform, require_staff};
+use super::{
+    MutationOptions, MutationResult, Performed, parse_id, perform, perform_checked, require_staff,
+};
 use crate::{
     db::booking::{self, NewSession, Replan},
     domain::{
@@ -263,24 +265,18 @@ impl SessionBookingMutation {
                 actors_needed: in_range(input.actors_needed, 0..=10, "input.actorsNeeded")?,
             })
         })();
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(new) => {
-                perform(
-                    ctx,
-                    "scheduleSession",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        let new = new.clone();
-                        Box::pin(
-                            async move { booking::schedule_session(change, &live, &new).await },
-                        )
-                    },
-                )
-                .await?
-            }
-        };
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "scheduleSession",
+            key,
+            &input,
+            parsed,
+            move |change, live, new| {
+                Box::pin(async move { booking::schedule_session(change, &live, &new).await })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -349,24 +345,20 @@ impl SessionBookingMutation {
             })?;
             Ok((session, reason))
         });
-        let performed = match parsed {
-            Err(refusal) => Performed::refused(refusal),
-            Ok((session, reason)) => {
-                perform(
-                    ctx,
-                    "cancelSession",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        let reason = reason.clone();
-                        Box::pin(async move {
-                            booking::cancel_session(change, &live, session.0, &reason).await
-                        })
-                    },
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "cancelSession",
+            key,
+            &input,
+            parsed,
+            move |change, live, (session, reason)| {
+                Box::pin(
+                    async move { booking::cancel_session(change, &live, session.0, &reason).await },
                 )
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -377,24 +369,21 @@ impl SessionBookingMutation {
         input: ChangeSessionCapacityInput,
     ) -> FieldResult<SessionPayload> {
         require_staff(viewer(ctx)?)?;
-        let performed = match session_id(&input.session_id) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(session) => {
-                let capacity = input.capacity;
-                perform(
-                    ctx,
-                    "changeSessionCapacity",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        Box::pin(async move {
-                            booking::change_capacity(change, &live, session.0, capacity).await
-                        })
-                    },
-                )
-                .await?
-            }
-        };
+        let capacity = input.capacity;
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "changeSessionCapacity",
+            key,
+            &input,
+            session_id(&input.session_id),
+            move |change, live, session| {
+                Box::pin(async move {
+                    booking::change_capacity(change, &live, session.0, capacity).await
+                })
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 
@@ -406,24 +395,21 @@ impl SessionBookingMutation {
         input: SetSessionBookingOpenInput,
     ) -> FieldResult<SessionPayload> {
         require_staff(viewer(ctx)?)?;
-        let performed = match session_id(&input.session_id) {
-            Err(refusal) => Performed::refused(refusal),
-            Ok(session) => {
-                let open = input.open;
-                perform(
-                    ctx,
-                    "setSessionBookingOpen",
-                    input.options.idempotency_key.as_deref(),
-                    &input,
-                    move |change, live| {
-                        Box::pin(async move {
-                            booking::set_booking_open(change, &live, session.0, open).await
-                        })
-                    },
+        let open = input.open;
+        let key = input.options.idempotency_key.as_deref();
+        let performed = perform_checked(
+            ctx,
+            "setSessionBookingOpen",
+            key,
+            &input,
+            session_id(&input.session_id),
+            move |change, live, session| {
+                Box::pin(
+                    async move { booking::set_booking_open(change, &live, session.0, open).await },
                 )
-                .await?
-            }
-        };
+            },
+        )
+        .await?;
         Ok(payload(&performed, input.options.client_mutation_id))
     }
 }
