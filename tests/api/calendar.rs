@@ -199,3 +199,60 @@ async fn staff_make_an_actors_feed_and_only_they_and_the_actor_may() {
     let anonymous = app.graphql(CREATE, json!({ "input": {} })).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn bad_ids_are_refused_and_nobody_else_sees_a_participants_link() {
+    let app = spawn_app().await;
+    let mayor = insert_participant(&app.db).await;
+    let token = app.participant_token(mayor.id);
+    created(&app.data_as(&token, CREATE, json!({ "input": {} })).await);
+    let staff = app.token(Role::Coordinator);
+
+    // Malformed ids, ids of another type, and an actor that does not exist.
+    let session = global_session(&bookable_session(&app, 10).await);
+    for id in [
+        json!("nonsense"),
+        json!(""),
+        json!("x".repeat(5000)),
+        json!(session),
+    ] {
+        let answer = app
+            .data_as(&staff, CREATE, json!({ "input": { "actorId": id } }))
+            .await;
+        assert_eq!(
+            answer["createCalendarLink"]["userErrors"][0]["code"], "INVALID_ID",
+            "{id}"
+        );
+        assert_eq!(answer["createCalendarLink"]["url"], Value::Null);
+        let answer = app
+            .data_as(&token, REVOKE, json!({ "input": { "id": id } }))
+            .await;
+        assert_eq!(
+            answer["revokeCalendarLink"]["userErrors"][0]["code"], "INVALID_ID",
+            "{id}"
+        );
+    }
+    let nobody = api::domain::ids::ActorId(uuid::Uuid::new_v4()).to_global();
+    let answer = app
+        .data_as(&staff, CREATE, json!({ "input": { "actorId": nobody } }))
+        .await;
+    assert_eq!(
+        answer["createCalendarLink"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+    assert_eq!(answer["createCalendarLink"]["url"], Value::Null);
+
+    // Staff may read the participant, but not whether or when they made a calendar link.
+    let participant = api::domain::ids::ParticipantId(mayor.id).to_global();
+    let read =
+        "query($id: ID!) { node(id: $id) { ... on Participant { fullName calendarLink { id } } } }";
+    let seen = app
+        .data_as(&staff, read, json!({ "id": participant }))
+        .await;
+    assert!(seen["node"]["fullName"].is_string(), "{seen}");
+    assert_eq!(seen["node"]["calendarLink"], Value::Null);
+    let own = app
+        .data_as(&token, read, json!({ "id": participant }))
+        .await;
+    assert!(own["node"]["calendarLink"]["id"].is_string(), "{own}");
+}

@@ -311,6 +311,27 @@ async fn a_refused_recipient_goes_dead_with_the_reason_and_an_administrator_retr
     );
     let id = nodes[0]["id"].clone();
 
+    let anonymous = app.graphql(OUTBOX, json!({})).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    let bad = app
+        .graphql_as(
+            &admin,
+            OUTBOX,
+            json!({ "filter": { "aggregateId": "nonsense" } }),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "INVALID_ID");
+    let long = app
+        .graphql_as(
+            &admin,
+            OUTBOX,
+            json!({ "filter": { "topic": "x".repeat(500) } }),
+        )
+        .await;
+    assert!(
+        long.get("errors").is_some(),
+        "an over-long topic is refused: {long}"
+    );
     // Others may not look, let alone retry.
     for role in [Role::Coordinator, Role::Participant] {
         let denied = app.graphql_as(&app.token(role), OUTBOX, json!({})).await;
