@@ -31,6 +31,15 @@ mod defaults {
     pub const OUTBOX_RETRY_BASE_MS: u64 = 30_000;
     pub const REMINDER_DAYS_BEFORE: u32 = 2;
     pub const SCHEDULE_EVERY_SECONDS: u64 = 60;
+    pub const METRICS_LISTEN_ADDR: &str = "127.0.0.1:9464";
+    pub const RATE_LIMIT_FAILED_CREDENTIALS_PER_MINUTE: u32 = 30;
+    /// Above the booking tests' 100 simultaneous requests from one address.
+    pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+    pub const REQUEST_HEADER_TIMEOUT_MS: u64 = 5_000;
+    pub const REQUEST_BODY_TIMEOUT_MS: u64 = 10_000;
+    pub const WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 20;
+    pub const WS_MAX_CONNECTIONS_PER_CALLER: usize = 10;
+    pub const WS_CONNECTION_INIT_TIMEOUT_MS: u64 = 10_000;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -64,6 +73,11 @@ pub struct Settings {
     #[arg(long, env = "IDEMPOTENCY_KEY_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_HOURS, value_parser = clap::value_parser!(u32).range(24..=720))]
     pub idempotency_key_hours: u32,
 
+    /// Address of the Prometheus metrics (`/metrics`), apart from the API so that only the
+    /// machine itself (by default) or a monitoring network reaches it; `off` serves none.
+    #[arg(long, env = "METRICS_LISTEN_ADDR", default_value = defaults::METRICS_LISTEN_ADDR, value_parser = metrics_address)]
+    pub metrics_listen_addr: MetricsAddress,
+
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -76,6 +90,20 @@ pub struct Settings {
 
     #[command(flatten)]
     pub messages: MessageSettings,
+}
+
+/// Where metrics are served, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAddress(pub Option<SocketAddr>);
+
+fn metrics_address(text: &str) -> Result<MetricsAddress, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(MetricsAddress(None));
+    }
+    text.trim()
+        .parse()
+        .map(|address| MetricsAddress(Some(address)))
+        .map_err(|_| format!("`{text}` is not an address such as 127.0.0.1:9464, or `off`"))
 }
 
 /// E-mail: where it goes, who it is from, and how the outbox delivers it.
@@ -220,6 +248,42 @@ pub struct LimitSettings {
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_ANONYMOUS_PER_MINUTE)]
     pub rate_limit_anonymous_per_minute: u32,
 
+    /// Refused credentials (API keys, tokens) a minute for each IP address; after that every
+    /// credential from it answers 429 until it may try again. 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_FAILED_CREDENTIALS_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_FAILED_CREDENTIALS_PER_MINUTE)]
+    pub failed_credentials_per_minute: u32,
+
+    /// Proxies (addresses or networks such as 10.0.0.0/8, comma-separated) whose `Forwarded`
+    /// and `X-Forwarded-For` headers say who the client is; nobody else's are believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// Open connections one client address may have (trusted proxies excepted); more answer 429.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = defaults::MAX_CONNECTIONS_PER_ADDRESS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub max_connections_per_address: usize,
+
+    /// Longest a client may take to send a request's headers, in milliseconds (HTTP 408).
+    #[arg(long, env = "REQUEST_HEADER_TIMEOUT_MS", default_value_t = defaults::REQUEST_HEADER_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub header_timeout_ms: u64,
+
+    /// Longest a client may take to send a request's body, in milliseconds (HTTP 408).
+    #[arg(long, env = "REQUEST_BODY_TIMEOUT_MS", default_value_t = defaults::REQUEST_BODY_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub body_timeout_ms: u64,
+
+    /// Subscriptions one WebSocket connection may run at once.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = defaults::WS_MAX_SUBSCRIPTIONS_PER_CONNECTION, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
+    pub ws_max_subscriptions: usize,
+
+    /// WebSocket connections one caller (token subject, API key, or address without
+    /// credentials) may hold open at once.
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_CALLER", default_value_t = defaults::WS_MAX_CONNECTIONS_PER_CALLER, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub ws_max_connections_per_caller: usize,
+
+    /// Longest a WebSocket may stay open without `connection_init`, in milliseconds (then it is
+    /// closed with 4408).
+    #[arg(long, env = "WS_CONNECTION_INIT_TIMEOUT_MS", default_value_t = defaults::WS_CONNECTION_INIT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub ws_init_timeout_ms: u64,
+
     /// Longest one SQL statement may run on PostgreSQL, in seconds.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = defaults::DB_STATEMENT_TIMEOUT_SECONDS)]
     pub statement_timeout_seconds: u64,
@@ -253,6 +317,14 @@ impl Default for LimitSettings {
             cors_allowed_origins: Vec::new(),
             rate_limit_per_minute: defaults::RATE_LIMIT_PER_MINUTE,
             rate_limit_anonymous_per_minute: defaults::RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+            failed_credentials_per_minute: defaults::RATE_LIMIT_FAILED_CREDENTIALS_PER_MINUTE,
+            trusted_proxies: Vec::new(),
+            max_connections_per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
+            header_timeout_ms: defaults::REQUEST_HEADER_TIMEOUT_MS,
+            body_timeout_ms: defaults::REQUEST_BODY_TIMEOUT_MS,
+            ws_max_subscriptions: defaults::WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            ws_max_connections_per_caller: defaults::WS_MAX_CONNECTIONS_PER_CALLER,
+            ws_init_timeout_ms: defaults::WS_CONNECTION_INIT_TIMEOUT_MS,
             statement_timeout_seconds: defaults::DB_STATEMENT_TIMEOUT_SECONDS,
             lock_timeout_ms: defaults::DB_LOCK_TIMEOUT_MS,
         }
@@ -322,6 +394,7 @@ impl Settings {
             demo_data: true,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             idempotency_key_hours: defaults::IDEMPOTENCY_KEY_HOURS,
+            metrics_listen_addr: MetricsAddress(Some(SocketAddr::from(([127, 0, 0, 1], 0)))),
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,

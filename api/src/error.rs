@@ -33,6 +33,10 @@ pub mod code {
     pub const TRY_AGAIN: &str = "TRY_AGAIN";
     pub const IDEMPOTENCY_KEY_IN_USE: &str = "IDEMPOTENCY_KEY_IN_USE";
     pub const SUBSCRIPTIONS_ONLY: &str = "SUBSCRIPTIONS_ONLY";
+    pub const DOCUMENT_TOO_NESTED: &str = "DOCUMENT_TOO_NESTED";
+    pub const TOO_MANY_CONNECTIONS: &str = "TOO_MANY_CONNECTIONS";
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 }
 
 #[derive(Debug, thiserror::Error)]

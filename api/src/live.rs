@@ -5,12 +5,19 @@
 //! order; each process forwards what it hears to its own subscribers. On SQLite (one process) the
 //! change goes straight to this process's subscribers once the transaction has committed.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use entity::enums::EnrolmentStatus;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, sqlx::postgres::PgListener};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{OnceCell, broadcast};
 use uuid::Uuid;
 
 /// The PostgreSQL channel every process listens on.
@@ -40,17 +47,35 @@ pub enum LiveChange {
         id: Uuid,
         status: EnrolmentStatus,
     },
+    /// A course was published, unpublished or archived: who may see it, and its sessions, may
+    /// have changed.
+    Course {
+        id: Uuid,
+    },
     /// Changes may have been missed (a subscriber fell behind, the database connection was
     /// lost): every subscriber re-reads what it shows.
     Resync,
 }
 
+/// A change as this process heard it, numbered in the order heard.
+#[derive(Debug, Clone, Copy)]
+pub struct Heard {
+    pub seq: u64,
+    pub change: LiveChange,
+}
+
 /// This process's hub of live changes; cheap to clone.
 #[derive(Clone)]
 pub struct Live {
-    sender: broadcast::Sender<LiveChange>,
+    sender: broadcast::Sender<Heard>,
     through_database: bool,
+    heard: Arc<AtomicU64>,
+    /// Where each enrolment of a session stands, read once per change for every subscriber.
+    pub standings: Arc<SharedReads<Standings>>,
 }
+
+/// The enrolments of one session: status, and place on the waiting list while waiting.
+pub type Standings = Arc<HashMap<Uuid, (EnrolmentStatus, Option<i64>)>>;
 
 impl Default for Live {
     fn default() -> Self {
@@ -64,6 +89,8 @@ impl Live {
         Self {
             sender: broadcast::channel(BUFFER).0,
             through_database: false,
+            heard: Arc::default(),
+            standings: Arc::default(),
         }
     }
 
@@ -77,13 +104,26 @@ impl Live {
         let live = Self {
             sender: broadcast::channel(BUFFER).0,
             through_database: true,
+            heard: Arc::default(),
+            standings: Arc::default(),
         };
-        tokio::spawn(forward(listener, live.sender.clone()));
+        tokio::spawn(forward(listener, live.clone()));
         Ok(live)
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveChange> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Heard> {
         self.sender.subscribe()
+    }
+
+    /// The number of the latest change heard; a read begun now reflects at least that change.
+    pub fn latest(&self) -> u64 {
+        self.heard.load(Ordering::SeqCst)
+    }
+
+    fn hear(&self, change: LiveChange) {
+        let seq = self.heard.fetch_add(1, Ordering::SeqCst) + 1;
+        // No subscriber is not an error.
+        let _ = self.sender.send(Heard { seq, change });
     }
 
     /// Announces changes from inside their transaction: on PostgreSQL they go out on commit,
@@ -115,21 +155,63 @@ impl Live {
             return;
         }
         for change in changes {
-            // No subscriber is not an error.
-            let _ = self.sender.send(*change);
+            self.hear(*change);
         }
     }
 }
 
+/// One read shared by every subscriber that reacts to the same change, so a change costs one
+/// read per process however many subscribers follow it: a subscriber reacting to change `n`
+/// reuses a read begun after the process heard `n`, or begins one.
+pub struct SharedReads<V> {
+    reads: Mutex<HashMap<Uuid, (u64, Arc<OnceCell<V>>)>>,
+}
+
+/// Keys remembered at most; beyond it the memory starts afresh (a read more, never a stale one).
+const SHARED_READS: usize = 4096;
+
+impl<V: Clone> Default for SharedReads<V> {
+    fn default() -> Self {
+        Self {
+            reads: Mutex::default(),
+        }
+    }
+}
+
+impl<V: Clone> SharedReads<V> {
+    /// The value of `key` as read after change `heard`: shared with other readers, or read now.
+    pub async fn read<E, F, Fut>(&self, live: &Live, key: Uuid, heard: u64, read: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let cell = {
+            let Ok(mut reads) = self.reads.lock() else {
+                return read().await;
+            };
+            match reads.get(&key) {
+                Some((begun, cell)) if *begun >= heard => cell.clone(),
+                _ => {
+                    if reads.len() >= SHARED_READS {
+                        reads.clear();
+                    }
+                    let cell = Arc::new(OnceCell::new());
+                    reads.insert(key, (live.latest(), cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_try_init(read).await.cloned()
+    }
+}
+
 /// Forwards notifications to this process's subscribers until the process stops.
-async fn forward(mut listener: PgListener, sender: broadcast::Sender<LiveChange>) {
+async fn forward(mut listener: PgListener, live: Live) {
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 match serde_json::from_str::<LiveChange>(notification.payload()) {
-                    Ok(change) => {
-                        let _ = sender.send(change);
-                    }
+                    Ok(change) => live.hear(change),
                     Err(error) => tracing::warn!(error = %error, "ignored a malformed live change"),
                 }
             }
@@ -139,7 +221,7 @@ async fn forward(mut listener: PgListener, sender: broadcast::Sender<LiveChange>
             Ok(None) | Err(_) => {
                 tracing::warn!("live changes: lost the database connection, listening again");
                 listen_again(&mut listener).await;
-                let _ = sender.send(LiveChange::Resync);
+                live.hear(LiveChange::Resync);
             }
         }
     }

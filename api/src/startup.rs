@@ -13,14 +13,23 @@ use crate::{
     config::{Environment, Introspection, Settings},
     db,
     graphql::{IdempotencySettings, Services, build_schema},
-    http::{AppState, observe_requests, rate_limit::RateLimits, routes},
+    http::{
+        AppState, WebSocketLimits,
+        client_address::TrustedProxies,
+        connections::{ConnectionCounts, refuse_crowded},
+        metrics_routes, observe_requests,
+        rate_limit::RateLimits,
+        routes,
+    },
     live::Live,
     metrics::Metrics,
 };
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
 }
 
 impl Application {
@@ -49,6 +58,7 @@ impl Application {
                     Environment::Development => Introspection::Everyone,
                     Environment::Production => Introspection::Authenticated,
                 });
+        let trusted_proxies = TrustedProxies::parse(&settings.limits.trusted_proxies)?;
         let listener = TcpListener::bind(settings.listen_addr)
             .with_context(|| format!("binding {}", settings.listen_addr))?;
         let address = listener.local_addr().context("reading the bound address")?;
@@ -80,8 +90,23 @@ impl Application {
             rate_limits: RateLimits::new(
                 settings.limits.rate_limit_per_minute,
                 settings.limits.rate_limit_anonymous_per_minute,
+                settings.limits.failed_credentials_per_minute,
             ),
+            trusted_proxies: trusted_proxies.clone(),
+            body_timeout: Duration::from_millis(settings.limits.body_timeout_ms),
+            websocket: WebSocketLimits {
+                init_timeout: Duration::from_millis(settings.limits.ws_init_timeout_ms),
+                max_subscriptions: settings.limits.ws_max_subscriptions,
+                max_connections_per_caller: settings.limits.ws_max_connections_per_caller,
+                callers: Arc::default(),
+            },
         });
+        let metrics_server = match settings.metrics_listen_addr.0 {
+            None => None,
+            Some(address) => Some(metrics_server(address, state.clone())?),
+        };
+        let connections =
+            ConnectionCounts::new(settings.limits.max_connections_per_address, trusted_proxies);
         let server = HttpServer::new(move || {
             // Only listed origins' pages may call the API from a browser; by default none.
             let cors = origins
@@ -97,15 +122,26 @@ impl Application {
                 // Answers are what their Content-Type says; browsers must not guess otherwise.
                 .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(middleware::Compress::default())
+                // Outermost: a crowded connection is answered before anything else runs.
+                .wrap(middleware::from_fn(refuse_crowded))
                 .configure(routes)
         })
+        .on_connect(connections.on_connect())
+        // The headers must arrive in time too (HTTP 408); the body has its own deadline.
+        .client_request_timeout(Duration::from_millis(settings.limits.header_timeout_ms))
         .listen(listener)
         .context("starting the HTTP server")?
         .run();
         tracing::info!(address = %address, "serving GraphQL at http://{address}/graphql and GraphiQL at http://{address}/");
+        let (metrics_server, metrics_port) = match metrics_server {
+            Some((server, port)) => (Some(server), Some(port)),
+            None => (None, None),
+        };
         Ok(Self {
             port: address.port(),
+            metrics_port,
             server,
+            metrics_server,
         })
     }
 
@@ -113,9 +149,37 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics address, when metrics are served.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if let Some(metrics) = self.metrics_server {
+            tokio::spawn(metrics);
+        }
         self.server.await
     }
+}
+
+/// Serves `/metrics` on an address of its own, so the API's address never shows them.
+fn metrics_server(
+    address: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("binding METRICS_LISTEN_ADDR {address}"))?;
+    let bound = listener
+        .local_addr()
+        .context("reading the metrics address")?;
+    let server =
+        HttpServer::new(move || App::new().app_data(state.clone()).configure(metrics_routes))
+            .workers(1)
+            .listen(listener)
+            .context("starting the metrics server")?
+            .run();
+    tracing::info!(metrics.address = %bound, "serving metrics at http://{bound}/metrics");
+    Ok((server, bound.port()))
 }
 
 /// Forgets expired idempotency keys now and then; any process may do it, and doing it twice

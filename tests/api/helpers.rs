@@ -18,6 +18,8 @@ pub const BROCHURE_SLUG: &str = "omgaan-met-intimidatie-en-bedreiging-burgemeest
 
 pub struct TestApp {
     pub address: String,
+    /// Where the service serves `/metrics`, apart from the API.
+    pub metrics_address: String,
     /// The keys the service verifies tokens with, to issue tokens as a client would get them.
     pub jwt: JwtKeys,
     pub client: reqwest::Client,
@@ -134,12 +136,17 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         .await
         .expect("building the application");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = format!(
+        "http://127.0.0.1:{}",
+        application.metrics_port().expect("tests serve metrics")
+    );
     tokio::spawn(application.run_until_stopped());
     let db = Database::connect(database.url())
         .await
         .expect("connecting the test to its database");
     TestApp {
         address,
+        metrics_address,
         jwt,
         client: reqwest::Client::new(),
         db,
@@ -229,7 +236,7 @@ impl TestApp {
     pub async fn statements(&self) -> u64 {
         let text = self
             .client
-            .get(self.url("/metrics"))
+            .get(format!("{}/metrics", self.metrics_address))
             .send()
             .await
             .expect("reading /metrics")

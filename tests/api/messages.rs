@@ -165,7 +165,7 @@ async fn a_booking_sends_a_confirmation_in_dutch_with_a_calendar_invite() {
     );
     let metrics = app
         .client
-        .get(app.url("/metrics"))
+        .get(format!("{}/metrics", app.metrics_address))
         .send()
         .await
         .unwrap()

@@ -36,6 +36,7 @@ impl ServiceProcess {
             .envs(env.iter().map(|(name, value)| (name, value)))
             .env("DATABASE_URL", database_url)
             .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("METRICS_LISTEN_ADDR", "127.0.0.1:0")
             .env("JWT_SECRET", jwt_secret)
             .env("DATA_DIR", data_dir.path())
             .env("LOG_FORMAT", "json")

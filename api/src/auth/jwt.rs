@@ -25,10 +25,33 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_id: Option<Uuid>,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: u64,
     pub nbf: u64,
     pub iat: u64,
+}
+
+/// The `aud` claim: one audience, or several (RFC 7519 allows both; identity providers send
+/// either). Which one must be ours is checked by the verifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl From<&str> for Audience {
+    fn from(audience: &str) -> Self {
+        Self::One(audience.to_owned())
+    }
+}
+
+/// A verified token: who it speaks for, and until when (seconds since the epoch, leeway
+/// included), so a long-lived connection can end with it.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub viewer: Viewer,
+    pub valid_until: u64,
 }
 
 /// Why a token was refused; each says what a client can mend, never more.
@@ -127,7 +150,7 @@ impl JwtKeys {
     }
 
     /// Verifies a token and says who it speaks for.
-    pub fn verify(&self, token: &str) -> Result<Viewer, TokenError> {
+    pub fn verify(&self, token: &str) -> Result<Verified, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         let candidates: Vec<_> = self
             .verifying
@@ -164,11 +187,18 @@ impl JwtKeys {
         if !claims.role.is_person() {
             return Err(TokenError::MachineRole);
         }
-        Ok(Viewer::Person {
-            subject: claims.sub,
-            role: claims.role,
-            participant_id: claims.participant_id,
-            actor_id: claims.actor_id,
+        // The subject keys rate limits, idempotency keys and the audit trail: it must name someone.
+        if claims.sub.trim().is_empty() {
+            return Err(TokenError::Malformed);
+        }
+        Ok(Verified {
+            viewer: Viewer::Person {
+                subject: claims.sub,
+                role: claims.role,
+                participant_id: claims.participant_id,
+                actor_id: claims.actor_id,
+            },
+            valid_until: claims.exp.saturating_add(self.leeway_seconds),
         })
     }
 
@@ -195,7 +225,7 @@ impl JwtKeys {
             participant_id: record.filter(|_| role != Role::Actor),
             actor_id: record.filter(|_| role == Role::Actor),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
             exp: now.saturating_add(valid_for_seconds),
             nbf: now,
             iat: now,

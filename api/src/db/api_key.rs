@@ -82,3 +82,12 @@ pub async fn use_api_key(
     }
     Ok(found)
 }
+
+/// Whether a key exists and has not been revoked (for connections that outlive a request).
+pub async fn is_live(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let found = api_key::Entity::find_by_id(id)
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}

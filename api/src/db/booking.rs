@@ -32,7 +32,7 @@ use super::{
 };
 use crate::{
     domain::booking::{self as rules, Refusal, UserErrorCode},
-    live::{Availability, Live, LiveChange},
+    live::{Availability, Live, LiveChange, Standings},
 };
 
 /// Who a booking is for.
@@ -939,6 +939,36 @@ async fn check_not_enrolled(
 }
 
 /// The places on their waiting lists of these enrolments (1 is next), for those waiting.
+/// Where every enrolment of a session stands: its status, and its place while waiting (in
+/// the order of `waiting_places`). One statement, shared by all who follow the session.
+pub async fn session_standings(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+) -> Result<Standings, DbErr> {
+    let mut rows: Vec<(Uuid, EnrolmentStatus, Option<i64>)> = enrolment::Entity::find()
+        .select_only()
+        .column(enrolment::Column::Id)
+        .column(enrolment::Column::Status)
+        .column(enrolment::Column::QueueNumber)
+        .filter(enrolment::Column::SessionId.eq(session_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.sort_by_key(|(id, _, queue)| (*queue, *id));
+    let mut place = 0;
+    let standings = rows
+        .into_iter()
+        .map(|(id, status, _)| {
+            let waiting = (status == EnrolmentStatus::Waitlisted).then(|| {
+                place += 1;
+                place
+            });
+            (id, (status, waiting))
+        })
+        .collect();
+    Ok(std::sync::Arc::new(standings))
+}
+
 pub async fn waiting_places(
     db: &impl ConnectionTrait,
     enrolment_ids: &[Uuid],

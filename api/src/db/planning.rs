@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     domain::booking::{Refusal, UserErrorCode},
-    live::Live,
+    live::{Live, LiveChange},
 };
 
 /// Everything a course says about itself, checked by the caller.
@@ -171,7 +171,7 @@ pub async fn save_course(
 
 /// Publishes or archives a course; a draft or archived course is invisible to the public.
 pub async fn set_course_status(
-    change: Change<'_>,
+    mut change: Change<'_>,
     live: &Live,
     id: Uuid,
     status: CourseStatus,
@@ -191,6 +191,8 @@ pub async fn set_course_status(
         CourseStatus::Draft => "unpublishCourse",
     };
     change.audit_change(action, "Course", &[id]).await?;
+    // Subscribers to its sessions check again whether they may still see them.
+    change.live.push(LiveChange::Course { id });
     change.finish(live, Outcome::for_record(id)).await
 }
 

@@ -15,6 +15,7 @@ use async_graphql::{
 };
 use serde_json::json;
 
+use super::nesting;
 use crate::{config::LimitSettings, domain::pagination::DEFAULT_PAGE_SIZE, error::code};
 
 /// The cost of a connection: its page size times the cost of one item.
@@ -204,6 +205,16 @@ impl Extension for LimitsOfRequest {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // Before the parser recurses into it: see `nesting`.
+        if nesting::exceeds(query, nesting::MAX_NESTING) {
+            return Err(refuse(
+                code::DOCUMENT_TOO_NESTED,
+                format!(
+                    "the document nests deeper than {} levels",
+                    nesting::MAX_NESTING
+                ),
+            ));
+        }
         let document = next.run(ctx, query, variables).await?;
         self.check_shape(
             &document,

@@ -4,6 +4,7 @@ mod context;
 mod error_codes;
 pub mod limits;
 mod mutation;
+pub mod nesting;
 mod query;
 mod subscription;
 pub mod types;

@@ -1,9 +1,11 @@
 //! Subscriptions, served over WebSocket (`graphql-transport-ws`): a session's seats, and a
 //! participant's own enrolment. Each first answers with how things stand, then again whenever
 //! they change. Seats come with the change that committed them (counted under the session's
-//! lock, with its version, so older news never follows newer); an enrolment is read anew, since
-//! a change elsewhere in its session moves its place in the queue. When changes may have been
-//! missed (`Resync`), both read again, retrying until the database answers.
+//! lock, with its version, so older news never follows newer); an enrolment's place in the queue
+//! moves with changes elsewhere in its session, so the session's standings are read once per
+//! change and shared by every subscriber of the process. When changes may have been missed
+//! (`Resync`), both read again, retrying until the database answers. A subscription ends when
+//! what it watches is no longer visible to its caller (its course was unpublished or archived).
 
 use std::time::Duration;
 
@@ -14,15 +16,15 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Role, Viewer},
-    db::{booking::waiting_places, people, session as sessions},
+    auth::{Role, Viewer, policy},
+    db::{booking::session_standings, people, session as sessions},
     domain::ids::{EnrolmentId, SessionId},
-    error::{ApiError, FieldResult},
+    error::{ApiError, FieldError, FieldResult},
     graphql::{
         context::request_data,
         types::{course_visible, enums::EnrolmentStatus},
     },
-    live::LiveChange,
+    live::{Heard, Live, LiveChange, Standings},
 };
 
 #[derive(Default)]
@@ -74,25 +76,32 @@ async fn availability(
     }))
 }
 
-async fn enrolment_update(
+/// Where an enrolment stands, from its session's standings.
+fn enrolment_update(id: Uuid, standings: &Standings) -> Option<EnrolmentUpdate> {
+    standings.get(&id).map(|(status, place)| EnrolmentUpdate {
+        enrolment_id: ID(EnrolmentId(id).to_global()),
+        status: (*status).into(),
+        waiting_list_place: *place,
+    })
+}
+
+/// The standings of a session as read after change `heard`, shared with every subscriber of
+/// this process that reacts to the same change.
+async fn standings(
     db: &DatabaseConnection,
-    id: Uuid,
-) -> Result<Option<(Uuid, EnrolmentUpdate)>, ApiError> {
-    let Some(found) = people::find_enrolments_by_ids(db, &[id]).await?.pop() else {
-        return Ok(None);
+    live: &Live,
+    session_id: Uuid,
+    heard: u64,
+) -> Result<Option<Standings>, ApiError> {
+    let read = || async {
+        session_standings(db, session_id)
+            .await
+            .map_err(ApiError::from)
     };
-    let place = waiting_places(db, &[id])
-        .await?
-        .first()
-        .map(|(_, place)| *place);
-    Ok(Some((
-        found.session_id,
-        EnrolmentUpdate {
-            enrolment_id: ID(EnrolmentId(id).to_global()),
-            status: found.status.into(),
-            waiting_list_place: place,
-        },
-    )))
+    live.standings
+        .read(live, session_id, heard, read)
+        .await
+        .map(Some)
 }
 
 /// Reads until the database answers, pausing longer each time (up to 10 s); a subscriber that
@@ -117,12 +126,45 @@ where
 
 /// The next change that may concern a subscriber, or `None` when the hub has closed. A
 /// subscriber that fell behind hears `Resync`.
-async fn next_change(receiver: &mut Receiver<LiveChange>) -> Option<LiveChange> {
+async fn next_change(receiver: &mut Receiver<Heard>, live: &Live) -> Option<Heard> {
     match receiver.recv().await {
-        Ok(change) => Some(change),
-        Err(RecvError::Lagged(_)) => Some(LiveChange::Resync),
+        Ok(heard) => Some(heard),
+        Err(RecvError::Lagged(_)) => Some(Heard {
+            seq: live.latest(),
+            change: LiveChange::Resync,
+        }),
         Err(RecvError::Closed) => None,
     }
+}
+
+/// Whether the caller may still see a course, read afresh (its status may just have changed).
+async fn still_visible(viewer: &Viewer, db: &DatabaseConnection, course_id: Uuid) -> bool {
+    if policy::can_see_unpublished(viewer) {
+        return true;
+    }
+    match crate::db::course::find_courses_by_ids(db, &[course_id]).await {
+        Ok(found) => found
+            .first()
+            .is_some_and(|course| course.status == entity::enums::CourseStatus::Published),
+        // A failed read ends nothing: the next change asks again.
+        Err(_) => true,
+    }
+}
+
+/// What a subscription's stream keeps between changes.
+struct Watch<T> {
+    receiver: Receiver<Heard>,
+    db: DatabaseConnection,
+    live: Live,
+    /// What the subscriber was last shown.
+    last: Option<T>,
+    /// What to show next, or why the subscription ends.
+    pending: Option<async_graphql::Result<T>>,
+    ended: bool,
+}
+
+fn gone(what: &'static str) -> async_graphql::Error {
+    FieldError::from(ApiError::NotFound { what }).into()
 }
 
 #[Subscription]
@@ -133,7 +175,7 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         session_id: ID,
-    ) -> FieldResult<impl Stream<Item = SessionAvailability> + use<>> {
+    ) -> FieldResult<impl Stream<Item = async_graphql::Result<SessionAvailability>> + use<>> {
         let id = SessionId::from_global(&session_id, "sessionId")?.0;
         let data = request_data(ctx)?;
         let db = data.db.clone();
@@ -148,29 +190,51 @@ impl Subscription {
             Some(first) if visible => first,
             _ => return Err(ApiError::NotFound { what: "session" }.into()),
         };
-        let state = (receiver, db, None::<SessionAvailability>, Some(first));
-        Ok(stream::unfold(
-            state,
-            move |(mut receiver, db, mut last, mut pending)| async move {
+        let course_id = session.map(|s| s.course_id).unwrap_or_default();
+        let viewer = data.viewer.clone();
+        let live = data.live.clone();
+        let state = Watch {
+            receiver,
+            db,
+            live,
+            last: None,
+            pending: Some(Ok(first)),
+            ended: false,
+        };
+        Ok(stream::unfold(state, move |mut watch| {
+            let viewer = viewer.clone();
+            async move {
+                if watch.ended {
+                    return None;
+                }
                 loop {
-                    if let Some(next) = pending.take()
-                        && last.as_ref().is_none_or(|shown| {
-                            next.version > shown.version
-                                || (next.version == shown.version && next != *shown)
-                        })
-                    {
-                        last = Some(next.clone());
-                        return Some((next, (receiver, db, last, None)));
+                    match watch.pending.take() {
+                        Some(Err(error)) => {
+                            watch.ended = true;
+                            return Some((Err(error), watch));
+                        }
+                        Some(Ok(next))
+                            if watch.last.as_ref().is_none_or(|shown| {
+                                next.version > shown.version
+                                    || (next.version == shown.version && next != *shown)
+                            }) =>
+                        {
+                            watch.last = Some(next.clone());
+                            return Some((Ok(next), watch));
+                        }
+                        _ => {}
                     }
-                    match next_change(&mut receiver).await? {
+                    let heard = next_change(&mut watch.receiver, &watch.live).await?;
+                    match heard.change {
                         LiveChange::Availability(change) if change.session_id == id => {
-                            if last
+                            if watch
+                                .last
                                 .as_ref()
                                 .is_some_and(|shown| change.version <= shown.version)
                             {
                                 continue;
                             }
-                            pending = Some(SessionAvailability {
+                            watch.pending = Some(Ok(SessionAvailability {
                                 session_id: ID(SessionId(id).to_global()),
                                 capacity: change.capacity,
                                 seats_taken: change.taken,
@@ -178,16 +242,27 @@ impl Subscription {
                                 waiting_list_length: change.waiting,
                                 booking_open: change.booking_open,
                                 version: change.version,
-                            });
+                            }));
+                        }
+                        // No longer visible: the subscription ends as if the session were gone.
+                        LiveChange::Course { id: changed } if changed == course_id => {
+                            if !still_visible(&viewer, &watch.db, course_id).await {
+                                watch.pending = Some(Err(gone("session")));
+                            }
                         }
                         LiveChange::Resync => {
-                            pending = until_read(|| availability(&db, id)).await;
+                            if !still_visible(&viewer, &watch.db, course_id).await {
+                                watch.pending = Some(Err(gone("session")));
+                            } else {
+                                watch.pending =
+                                    until_read(|| availability(&watch.db, id)).await.map(Ok);
+                            }
                         }
                         _ => {}
                     }
                 }
-            },
-        ))
+            }
+        }))
     }
 
     /// The caller's own enrolment: its status and waiting-list place now, and whenever they
@@ -196,7 +271,7 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         enrolment_id: ID,
-    ) -> FieldResult<impl Stream<Item = EnrolmentUpdate> + use<>> {
+    ) -> FieldResult<impl Stream<Item = async_graphql::Result<EnrolmentUpdate>> + use<>> {
         let id = EnrolmentId::from_global(&enrolment_id, "enrolmentId")?.0;
         let data = request_data(ctx)?;
         let own = match &data.viewer {
@@ -221,33 +296,50 @@ impl Subscription {
         if found.participant_id != own {
             return Err(not_found.into());
         }
-        let Some((session_id, first)) = enrolment_update(&db, id).await? else {
+        let session_id = found.session_id;
+        let live = data.live.clone();
+        let Some(first) = standings(&db, &live, session_id, live.latest())
+            .await?
+            .and_then(|standings| enrolment_update(id, &standings))
+        else {
             return Err(ApiError::NotFound { what: "enrolment" }.into());
         };
-        let state = (receiver, db, None::<EnrolmentUpdate>, Some(first));
-        Ok(stream::unfold(
-            state,
-            move |(mut receiver, db, mut last, mut pending)| async move {
-                loop {
-                    if let Some(next) = pending.take()
-                        && last.as_ref() != Some(&next)
-                    {
-                        last = Some(next.clone());
-                        return Some((next, (receiver, db, last, None)));
-                    }
-                    // Its own changes, and its session's, which move its place in the queue.
-                    let concerns = match next_change(&mut receiver).await? {
-                        LiveChange::Enrolment { id: changed, .. } => changed == id,
-                        LiveChange::Availability(change) => change.session_id == session_id,
-                        LiveChange::Resync => true,
-                    };
-                    if concerns {
-                        pending = until_read(|| enrolment_update(&db, id))
-                            .await
-                            .map(|(_, update)| update);
-                    }
+        let state = Watch {
+            receiver,
+            db,
+            live,
+            last: None,
+            pending: Some(Ok(first)),
+            ended: false,
+        };
+        Ok(stream::unfold(state, move |mut watch| async move {
+            loop {
+                if let Some(Ok(next)) = watch.pending.take()
+                    && watch.last.as_ref() != Some(&next)
+                {
+                    watch.last = Some(next.clone());
+                    return Some((Ok(next), watch));
                 }
-            },
-        ))
+                let heard = next_change(&mut watch.receiver, &watch.live).await?;
+                // A place in the queue moves with every change to the session while waiting.
+                let waiting = watch
+                    .last
+                    .as_ref()
+                    .is_some_and(|shown| shown.status == EnrolmentStatus::Waitlisted);
+                let concerns = match heard.change {
+                    LiveChange::Enrolment { id: changed, .. } => changed == id,
+                    LiveChange::Availability(change) => change.session_id == session_id && waiting,
+                    LiveChange::Resync => true,
+                    LiveChange::Course { .. } => false,
+                };
+                if concerns {
+                    let (db, live) = (&watch.db, &watch.live);
+                    watch.pending = until_read(|| standings(db, live, session_id, heard.seq))
+                        .await
+                        .and_then(|standings| enrolment_update(id, &standings))
+                        .map(Ok);
+                }
+            }
+        }))
     }
 }

@@ -21,10 +21,8 @@ pub async fn feed_of(
     secret: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if let Err(wait) = state
-        .rate_limits
-        .check(&Viewer::Anonymous, request.peer_addr().map(|a| a.ip()))
-    {
+    let ip = state.trusted_proxies.client_of_request(&request);
+    if let Err(wait) = state.rate_limits.check(&Viewer::Anonymous, ip) {
         return rate_limited(wait, ResponseType::Json);
     }
     let not_found = || {
@@ -48,8 +46,8 @@ pub async fn feed_of(
     match calendar::entries(db, owner, now).await {
         Ok((name, entries)) => HttpResponse::Ok()
             .content_type("text/calendar; charset=utf-8")
-            // Personal: no shared cache keeps it, and no page it is linked from learns it.
-            .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
+            // Personal: no cache keeps it, and no page it is linked from learns it.
+            .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::REFERRER_POLICY, "no-referrer"))
             .insert_header(("X-Robots-Tag", "noindex"))
             .body(feed(&name, &entries)),

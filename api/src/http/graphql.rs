@@ -38,7 +38,7 @@ use crate::{
     config::Introspection,
     db,
     error::code,
-    graphql::{RequestData, limits::IntrospectionRefused},
+    graphql::{RequestData, limits::IntrospectionRefused, nesting},
 };
 
 /// The media type of the answer.
@@ -101,7 +101,7 @@ struct GetParams {
 }
 
 /// An answer that is not a GraphQL execution result: the request was refused before running.
-fn refuse(
+pub(super) fn refuse(
     status: StatusCode,
     code: &'static str,
     message: &str,
@@ -110,6 +110,19 @@ fn refuse(
     HttpResponse::build(status)
         .content_type(response_type.content_type())
         .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+/// JSON (a body, variables) nested deeper than any GraphQL request needs.
+fn too_nested(response_type: ResponseType) -> HttpResponse {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        code::DOCUMENT_TOO_NESTED,
+        &format!(
+            "the request nests deeper than {} levels",
+            nesting::MAX_NESTING
+        ),
+        response_type,
+    )
 }
 
 fn bad_request(message: &str, response_type: ResponseType) -> HttpResponse {
@@ -129,16 +142,10 @@ pub async fn post(
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
     };
-    let viewer = match authenticate(&request, &state).await {
+    let viewer = match admit(&request, &state, response_type).await {
         Ok(viewer) => viewer,
-        Err(failure) => return auth_failed(failure, response_type),
+        Err(refused) => return refused,
     };
-    if let Err(wait) = state
-        .rate_limits
-        .check(&viewer, request.peer_addr().map(|a| a.ip()))
-    {
-        return rate_limited(wait, response_type);
-    }
     if !is_json(&request) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -147,7 +154,11 @@ pub async fn post(
             response_type,
         );
     }
-    let body = match read_body(&request, payload, state.max_body_bytes).await {
+    let reading = read_body(&request, payload, state.max_body_bytes);
+    let body = match tokio::time::timeout(state.body_timeout, reading)
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
+    {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             let message = format!(
@@ -164,7 +175,21 @@ pub async fn post(
         Err(BodyError::Broken) => {
             return bad_request("the request body could not be read", response_type);
         }
+        Err(BodyError::TimedOut) => {
+            tracing::warn!("a request body did not arrive in time");
+            let response = refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                code::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+                response_type,
+            );
+            // The rest of the body may still trickle in: do not wait for it.
+            return close_connection(response);
+        }
     };
+    if nesting::exceeds(&String::from_utf8_lossy(&body), nesting::MAX_NESTING) {
+        return too_nested(response_type);
+    }
     let params: GraphqlParams = match serde_json::from_slice(&body) {
         Ok(params) => params,
         Err(_) => {
@@ -181,19 +206,20 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     let Some(response_type) = ResponseType::negotiate(&request) else {
         return not_acceptable();
     };
-    let viewer = match authenticate(&request, &state).await {
+    let viewer = match admit(&request, &state, response_type).await {
         Ok(viewer) => viewer,
-        Err(failure) => return auth_failed(failure, response_type),
+        Err(refused) => return refused,
     };
-    if let Err(wait) = state
-        .rate_limits
-        .check(&viewer, request.peer_addr().map(|a| a.ip()))
-    {
-        return rate_limited(wait, response_type);
-    }
     let Ok(web::Query(params)) = web::Query::<GetParams>::from_query(request.query_string()) else {
         return bad_request("the query string could not be read", response_type);
     };
+    let too_deep = |text: &Option<String>| {
+        text.as_deref()
+            .is_some_and(|text| nesting::exceeds(text, nesting::MAX_NESTING))
+    };
+    if too_deep(&params.variables) || too_deep(&params.extensions) {
+        return too_nested(response_type);
+    }
     let json_param = |text: Option<String>| -> Result<Option<serde_json::Value>, ()> {
         text.filter(|t| !t.is_empty())
             .map(|t| serde_json::from_str(&t).map_err(|_| ()))
@@ -248,6 +274,10 @@ fn not_acceptable() -> HttpResponse {
 /// Whether the operation a GET would run is a mutation. A document that does not parse is
 /// left to the executor, which reports it as a GraphQL error.
 fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    // A document too deep to parse safely is refused by the executor before it parses.
+    if nesting::exceeds(query, nesting::MAX_NESTING) {
+        return false;
+    }
     let Ok(document) = parse_query(query) else {
         return false;
     };
@@ -278,6 +308,14 @@ fn is_json(request: &HttpRequest) -> bool {
 enum BodyError {
     TooLarge,
     Broken,
+    TimedOut,
+}
+
+fn close_connection(mut response: HttpResponse) -> HttpResponse {
+    response
+        .head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    response
 }
 
 async fn read_body(
@@ -311,24 +349,64 @@ pub(super) enum AuthFailure {
     Unavailable,
 }
 
-/// Who the request speaks for: anonymous without an `Authorization` header, else the person its
-/// bearer token names or the machine its API key belongs to. A header that is there but wrong
-/// never falls back to anonymous.
-async fn authenticate(request: &HttpRequest, state: &AppState) -> Result<Viewer, AuthFailure> {
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
-        return Ok(Viewer::Anonymous);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| AuthFailure::Refused(TokenError::Malformed))?;
-    authenticate_value(value, state).await
+/// Credentials that were accepted: who they speak for, and until when (a token's end, in
+/// seconds since the epoch; API keys do not end by themselves).
+pub(super) struct Authenticated {
+    pub viewer: Viewer,
+    pub valid_until: Option<i64>,
 }
 
-/// Who an `Authorization` value (`Bearer <token or API key>`) speaks for.
+/// Who the request speaks for, if it may go on: its credentials are checked, failed ones are
+/// counted per address, and the caller's rate limit is applied. Otherwise the answer to give.
+async fn admit(
+    request: &HttpRequest,
+    state: &AppState,
+    response_type: ResponseType,
+) -> Result<Viewer, HttpResponse> {
+    let ip = state.trusted_proxies.client_of_request(request);
+    let viewer = match request.headers().get(header::AUTHORIZATION) {
+        None => Viewer::Anonymous,
+        Some(value) => {
+            let limits = &state.rate_limits;
+            if let Err(wait) = limits.check_credentials_allowed(ip) {
+                return Err(rate_limited(wait, response_type));
+            }
+            let checked = match value.to_str() {
+                Ok(value) => authenticate_value(value, state).await,
+                Err(_) => Err(AuthFailure::Refused(TokenError::Malformed)),
+            };
+            match checked {
+                Ok(found) => found.viewer,
+                Err(AuthFailure::Refused(error)) => {
+                    return Err(match limits.note_failed_credentials(ip) {
+                        Err(wait) => rate_limited(wait, response_type),
+                        Ok(()) => unauthenticated(error, response_type),
+                    });
+                }
+                Err(AuthFailure::Unavailable) => {
+                    return Err(refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        code::INTERNAL,
+                        "credentials cannot be checked right now; try again later",
+                        response_type,
+                    ));
+                }
+            }
+        }
+    };
+    state
+        .rate_limits
+        .check(&viewer, ip)
+        .map_err(|wait| rate_limited(wait, response_type))?;
+    Ok(viewer)
+}
+
+/// Who an `Authorization` value (`Bearer <token or API key>`) speaks for. A header that is there
+/// but wrong never falls back to anonymous.
 pub(super) async fn authenticate_value(
     value: &str,
     state: &AppState,
-) -> Result<Viewer, AuthFailure> {
+) -> Result<Authenticated, AuthFailure> {
     let refused = AuthFailure::Refused;
     let (scheme, credential) = value
         .split_once(' ')
@@ -338,12 +416,19 @@ pub(super) async fn authenticate_value(
         return Err(refused(TokenError::Malformed));
     }
     if !api_key::is_api_key(credential) {
-        return state.jwt.verify(credential).map_err(refused);
+        let verified = state.jwt.verify(credential).map_err(refused)?;
+        return Ok(Authenticated {
+            viewer: verified.viewer,
+            valid_until: Some(i64::try_from(verified.valid_until).unwrap_or(i64::MAX)),
+        });
     }
     match db::api_key::use_api_key(&state.services.db, credential, chrono::Utc::now()).await {
-        Ok(Some(key)) => Ok(Viewer::Machine {
-            api_key_id: key.id,
-            role: key.role.into(),
+        Ok(Some(key)) => Ok(Authenticated {
+            viewer: Viewer::Machine {
+                api_key_id: key.id,
+                role: key.role.into(),
+            },
+            valid_until: None,
         }),
         Ok(None) => Err(refused(TokenError::UnknownApiKey)),
         Err(error) => {
@@ -371,18 +456,6 @@ pub(super) fn rate_limited(wait: std::time::Duration, response_type: ResponseTyp
             "message": format!("too many requests; try again in {seconds} s"),
             "extensions": { "code": code::RATE_LIMITED, "retryAfterSeconds": seconds },
         }] }))
-}
-
-fn auth_failed(failure: AuthFailure, response_type: ResponseType) -> HttpResponse {
-    match failure {
-        AuthFailure::Refused(error) => unauthenticated(error, response_type),
-        AuthFailure::Unavailable => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::INTERNAL,
-            "credentials cannot be checked right now; try again later",
-            response_type,
-        ),
-    }
 }
 
 fn unauthenticated(error: TokenError, response_type: ResponseType) -> HttpResponse {
@@ -468,9 +541,17 @@ async fn execute(
     } else {
         StatusCode::OK
     };
+    // An answer to a caller with credentials may hold personal data: no cache keeps it.
+    let cache = if viewer == Viewer::Anonymous {
+        "no-cache"
+    } else {
+        "no-store"
+    };
     match serde_json::to_vec(&response) {
         Ok(body) => HttpResponse::build(status)
             .content_type(response_type.content_type())
+            .insert_header((header::CACHE_CONTROL, cache))
+            .insert_header((header::VARY, "Authorization, Accept"))
             .body(body),
         Err(error) => {
             tracing::error!(error = %error, "could not serialise a GraphQL response");

@@ -1,12 +1,14 @@
 //! The HTTP surface: GraphQL over HTTP, GraphiQL, health, readiness and metrics.
 
 mod calendar;
+pub mod client_address;
+pub mod connections;
 mod graphiql;
 mod graphql;
 mod health;
 mod observe;
 pub mod rate_limit;
-mod subscription;
+mod websocket;
 
 use std::{sync::Arc, time::Duration};
 
@@ -20,6 +22,7 @@ use crate::{
 };
 
 pub use observe::observe_requests;
+pub use websocket::Callers;
 
 /// What every handler shares; built once at start-up.
 pub struct AppState {
@@ -31,6 +34,18 @@ pub struct AppState {
     pub request_timeout: Duration,
     pub introspection: Introspection,
     pub rate_limits: Arc<rate_limit::RateLimits>,
+    pub trusted_proxies: client_address::TrustedProxies,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: Duration,
+    pub websocket: WebSocketLimits,
+}
+
+/// The rules of WebSocket connections.
+pub struct WebSocketLimits {
+    pub init_timeout: Duration,
+    pub max_subscriptions: usize,
+    pub max_connections_per_caller: usize,
+    pub callers: Arc<Callers>,
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -42,7 +57,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(
                     web::get()
                         .guard(guard::Header("upgrade", "websocket"))
-                        .to(subscription::websocket),
+                        .to(websocket::websocket),
                 )
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
@@ -52,6 +67,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/favicon.ico", web::get().to(graphiql::no_favicon))
         .route("/calendar/{secret}", web::get().to(calendar::feed_of))
         .route("/healthz", web::get().to(health::alive))
-        .route("/readyz", web::get().to(health::ready))
-        .route("/metrics", web::get().to(health::metrics));
+        .route("/readyz", web::get().to(health::ready));
+}
+
+/// The routes of the metrics address, apart from the API's.
+pub fn metrics_routes(config: &mut web::ServiceConfig) {
+    config.route("/metrics", web::get().to(health::metrics));
 }

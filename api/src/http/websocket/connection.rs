@@ -1,0 +1,465 @@
+//! One WebSocket connection: its caller, its running operations, and the deadlines it lives by.
+//!
+//! Everything the connection does happens in one task: messages from the client, results of its
+//! operations (each runs in a task of its own and hands its results over a channel), the
+//! `connection_init` deadline, the end of the caller's token, keep-alives and the check that an
+//! API key still stands.
+
+use std::{collections::HashMap, net::IpAddr, sync::Arc, time::Duration};
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use async_graphql::Response;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::{
+    sync::mpsc,
+    task::AbortHandle,
+    time::{Instant, sleep_until},
+};
+
+use super::{
+    callers::Place,
+    protocol::{self, ClientMessage, Protocol, ServerMessage, Subscribe, close},
+};
+use crate::{
+    audit::AuditLog,
+    auth::Viewer,
+    db,
+    error::code,
+    graphql::{
+        RequestData,
+        limits::{IntrospectionRefused, SubscriptionsOnly},
+    },
+    http::{
+        AppState,
+        graphql::{AuthFailure, authenticate_value, introspection_allowed},
+        rate_limit::caller_key,
+    },
+};
+
+/// How often the service shows it is there (a ping frame, or `ka` in the legacy protocol).
+const KEEP_ALIVE: Duration = Duration::from_secs(20);
+/// A client not heard from this long (not even a pong) is gone.
+const SILENCE: Duration = Duration::from_secs(60);
+/// How often an API key's connection checks that the key still stands.
+const KEY_CHECK: Duration = Duration::from_secs(60);
+/// Results waiting to be written before operations have to wait.
+const BACKLOG: usize = 64;
+
+/// Who the connection speaks for, once initialised.
+struct Caller {
+    viewer: Viewer,
+    /// When its token ends (an API key's connection ends when the key is revoked).
+    valid_until: Option<Instant>,
+    _place: Place,
+}
+
+struct Running {
+    generation: u64,
+    task: AbortHandle,
+}
+
+/// A result of an operation, for the connection to write.
+struct Outgoing {
+    id: String,
+    generation: u64,
+    event: Event,
+}
+
+enum Event {
+    Next(Value),
+    /// Errors before any result: the operation is over, with no `complete` after it.
+    Error(Value),
+    Complete,
+}
+
+struct Connection {
+    state: Arc<AppState>,
+    session: Session,
+    protocol: Protocol,
+    ip: Option<IpAddr>,
+    caller: Option<Caller>,
+    operations: HashMap<String, Running>,
+    generation: u64,
+    results: mpsc::Sender<Outgoing>,
+}
+
+/// Why the connection ends: a close code and a short reason.
+type Ending = (u16, String);
+
+fn ending(code: u16, reason: impl Into<String>) -> Option<Ending> {
+    Some((code, reason.into()))
+}
+
+pub async fn serve(
+    state: Arc<AppState>,
+    session: Session,
+    mut messages: AggregatedMessageStream,
+    protocol: Protocol,
+    ip: Option<IpAddr>,
+) {
+    let (results, mut outgoing) = mpsc::channel(BACKLOG);
+    let init_deadline = Instant::now() + state.websocket.init_timeout;
+    let mut connection = Connection {
+        state,
+        session,
+        protocol,
+        ip,
+        caller: None,
+        operations: HashMap::new(),
+        generation: 0,
+        results,
+    };
+    let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+    let mut key_check = tokio::time::interval(KEY_CHECK);
+    let mut last_heard = Instant::now();
+    let ended: Option<Ending> = loop {
+        let initialised = connection.caller.is_some();
+        let token_ends = connection.caller.as_ref().and_then(|c| c.valid_until);
+        let is_machine = matches!(
+            connection.caller.as_ref().map(|c| &c.viewer),
+            Some(Viewer::Machine { .. })
+        );
+        tokio::select! {
+            message = messages.recv() => {
+                last_heard = Instant::now();
+                let end = match message {
+                    None => break None,
+                    Some(Ok(AggregatedMessage::Text(text))) => connection.receive(&text).await,
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        ending(close::BAD_REQUEST, "binary messages are not part of the protocol")
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        if connection.session.pong(&bytes).await.is_err() {
+                            break None;
+                        }
+                        None
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => None,
+                    Some(Ok(AggregatedMessage::Close(_))) => ending(close::NORMAL, ""),
+                    // Frames or messages beyond the size limit end up here, as do broken frames.
+                    Some(Err(actix_ws::ProtocolError::Overflow | actix_ws::ProtocolError::Io(_))) => {
+                        ending(close::MESSAGE_TOO_BIG, "the message is too large")
+                    }
+                    Some(Err(_)) => ending(close::PROTOCOL_ERROR, "malformed frame"),
+                };
+                if end.is_some() {
+                    break end;
+                }
+            }
+            Some(result) = outgoing.recv() => {
+                if connection.deliver(result).await.is_err() {
+                    break None;
+                }
+            }
+            () = sleep_until(init_deadline), if !initialised => {
+                break ending(close::INIT_TIMEOUT, "Connection initialisation timeout");
+            }
+            () = sleep_until(token_ends.unwrap_or(init_deadline)), if token_ends.is_some() => {
+                break ending(close::FORBIDDEN, "Forbidden: the token has expired");
+            }
+            _ = keep_alive.tick() => {
+                if last_heard.elapsed() > SILENCE {
+                    break ending(close::GOING_AWAY, "no answer to keep-alives");
+                }
+                let sent = match connection.protocol {
+                    Protocol::TransportWs => connection.session.ping(b"").await,
+                    Protocol::Legacy if initialised => {
+                        connection.session.text(ServerMessage::KeepAlive.to_text(Protocol::Legacy)).await
+                    }
+                    Protocol::Legacy => Ok(()),
+                };
+                if sent.is_err() {
+                    break None;
+                }
+            }
+            _ = key_check.tick(), if is_machine => {
+                if !connection.key_still_stands().await {
+                    break ending(close::FORBIDDEN, "Forbidden: the API key was revoked");
+                }
+            }
+        }
+    };
+    for (_, running) in connection.operations.drain() {
+        running.task.abort();
+    }
+    let reason = ended.map(|(code, reason)| CloseReason {
+        code: CloseCode::from(code),
+        description: Some(protocol::close_reason(&reason)).filter(|r| !r.is_empty()),
+    });
+    let _ = connection.session.close(reason).await;
+}
+
+impl Connection {
+    async fn send(&mut self, message: ServerMessage<'_>) -> Result<(), actix_ws::Closed> {
+        self.session.text(message.to_text(self.protocol)).await
+    }
+
+    /// Handles one text message; says why the connection must end, if it must.
+    async fn receive(&mut self, text: &str) -> Option<Ending> {
+        let message = match protocol::parse(self.protocol, text) {
+            Ok(message) => message,
+            Err(reason) => return ending(close::BAD_REQUEST, reason),
+        };
+        match message {
+            ClientMessage::ConnectionInit(payload) => {
+                if self.caller.is_some() {
+                    return ending(close::TOO_MANY_INIT, "Too many initialisation requests");
+                }
+                self.initialise(&payload).await
+            }
+            ClientMessage::Ping(payload) => self
+                .send(ServerMessage::Pong(payload))
+                .await
+                .err()
+                .and(ending(close::NORMAL, "")),
+            ClientMessage::Pong => None,
+            ClientMessage::Subscribe { id, payload } => {
+                if self.caller.is_none() {
+                    return ending(close::UNAUTHORIZED, "Unauthorized");
+                }
+                if self.operations.contains_key(&id) {
+                    if self.protocol == Protocol::TransportWs {
+                        return ending(
+                            close::SUBSCRIBER_EXISTS,
+                            format!("Subscriber for {id} already exists"),
+                        );
+                    }
+                    // The legacy protocol restarts an operation under a reused id.
+                    self.stop(&id);
+                }
+                self.subscribe(id, payload).await
+            }
+            ClientMessage::Complete { id } => {
+                self.stop(&id);
+                None
+            }
+            ClientMessage::Terminate => ending(close::NORMAL, ""),
+        }
+    }
+
+    /// `connection_init`: who the caller is, and whether they may open another connection.
+    async fn initialise(&mut self, payload: &Value) -> Option<Ending> {
+        let credential = ["Authorization", "authorization"]
+            .iter()
+            .find_map(|name| payload.get(name).and_then(Value::as_str));
+        let (viewer, valid_until) = match credential {
+            None => (Viewer::Anonymous, None),
+            Some(value) => {
+                let limits = &self.state.rate_limits;
+                if limits.check_credentials_allowed(self.ip).is_err() {
+                    return ending(
+                        close::TOO_MANY_INIT,
+                        "too many refused credentials; try again later",
+                    );
+                }
+                match authenticate_value(value, &self.state).await {
+                    Ok(found) => (found.viewer, found.valid_until),
+                    Err(AuthFailure::Refused(error)) => {
+                        let _ = limits.note_failed_credentials(self.ip);
+                        return ending(close::FORBIDDEN, format!("Forbidden: {error}"));
+                    }
+                    Err(AuthFailure::Unavailable) => {
+                        return ending(
+                            close::INTERNAL,
+                            "credentials cannot be checked right now; try again later",
+                        );
+                    }
+                }
+            }
+        };
+        let max = self.state.websocket.max_connections_per_caller;
+        let Some(place) = self
+            .state
+            .websocket
+            .callers
+            .admit(caller_key(&viewer, self.ip), max)
+        else {
+            return ending(close::TOO_MANY_INIT, "too many connections for this caller");
+        };
+        let valid_until = valid_until.map(|until| {
+            let now = chrono::Utc::now().timestamp();
+            let left = u64::try_from(until.saturating_sub(now)).unwrap_or(0);
+            Instant::now() + Duration::from_secs(left)
+        });
+        self.caller = Some(Caller {
+            viewer,
+            valid_until,
+            _place: place,
+        });
+        self.send(ServerMessage::ConnectionAck)
+            .await
+            .err()
+            .and(ending(close::NORMAL, ""))
+    }
+
+    /// Starts an operation, unless a rule refuses it (answered as its `error`).
+    async fn subscribe(&mut self, id: String, operation: Subscribe) -> Option<Ending> {
+        let viewer = self.caller.as_ref()?.viewer.clone();
+        let max = self.state.websocket.max_subscriptions;
+        let refusal = if self.operations.len() >= max {
+            Some(json!([{
+                "message": format!("a connection runs at most {max} subscriptions at once"),
+                "extensions": { "code": code::TOO_MANY_SUBSCRIPTIONS },
+            }]))
+        } else if let Err(wait) = self.state.rate_limits.check(&viewer, self.ip) {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            Some(json!([{
+                "message": format!("too many requests; try again in {seconds} s"),
+                "extensions": { "code": code::RATE_LIMITED, "retryAfterSeconds": seconds },
+            }]))
+        } else {
+            None
+        };
+        if let Some(errors) = refusal {
+            return self
+                .send(ServerMessage::Error { id: &id, errors })
+                .await
+                .err()
+                .and(ending(close::NORMAL, ""));
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let task = tokio::spawn(run_operation(
+            self.state.clone(),
+            viewer,
+            operation,
+            Outgoing {
+                id: id.clone(),
+                generation,
+                event: Event::Complete,
+            },
+            self.results.clone(),
+        ));
+        self.operations.insert(
+            id,
+            Running {
+                generation,
+                task: task.abort_handle(),
+            },
+        );
+        None
+    }
+
+    fn stop(&mut self, id: &str) {
+        if let Some(running) = self.operations.remove(id) {
+            running.task.abort();
+        }
+    }
+
+    /// Writes an operation's result, unless the operation was stopped meanwhile.
+    async fn deliver(&mut self, result: Outgoing) -> Result<(), actix_ws::Closed> {
+        let current = self
+            .operations
+            .get(&result.id)
+            .is_some_and(|running| running.generation == result.generation);
+        if !current {
+            return Ok(());
+        }
+        let id = result.id.as_str();
+        let message = match result.event {
+            Event::Next(payload) => ServerMessage::Next { id, payload },
+            Event::Error(errors) => ServerMessage::Error { id, errors },
+            Event::Complete => ServerMessage::Complete { id },
+        };
+        let over = !matches!(message, ServerMessage::Next { .. });
+        let sent = self.session.text(message.to_text(self.protocol)).await;
+        if over {
+            self.operations.remove(&result.id);
+        }
+        sent
+    }
+
+    /// Whether the connection's API key has not been revoked meanwhile. A database that does
+    /// not answer ends nothing: the next check asks again.
+    async fn key_still_stands(&self) -> bool {
+        let Some(Viewer::Machine { api_key_id, .. }) = self.caller.as_ref().map(|c| &c.viewer)
+        else {
+            return true;
+        };
+        db::api_key::is_live(&self.state.services.db, *api_key_id)
+            .await
+            .unwrap_or(true)
+    }
+}
+
+/// Runs one operation to its end, handing each result to the connection. Reads of personal
+/// data are audited before their result leaves, as over HTTP.
+async fn run_operation(
+    state: Arc<AppState>,
+    viewer: Viewer,
+    operation: Subscribe,
+    done: Outgoing,
+    results: mpsc::Sender<Outgoing>,
+) {
+    let audit = Arc::new(AuditLog::default());
+    let mut request = async_graphql::Request::new(operation.query)
+        .data(RequestData::new(
+            viewer.clone(),
+            &state.services,
+            audit.clone(),
+        ))
+        .data(SubscriptionsOnly);
+    if let Some(variables @ Value::Object(_)) = operation.variables {
+        request = request.variables(async_graphql::Variables::from_json(variables));
+    }
+    if let Some(name) = operation.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(Value::Object(extensions)) = operation.extensions {
+        request.extensions = async_graphql::Extensions(
+            extensions
+                .into_iter()
+                .filter_map(|(k, v)| async_graphql::Value::from_json(v).ok().map(|v| (k, v)))
+                .collect(),
+        );
+    }
+    if !introspection_allowed(state.introspection, &viewer) {
+        request = request.disable_introspection().data(IntrospectionRefused);
+    }
+    let mut stream = state.schema.execute_stream(request);
+    let mut delivered = false;
+    let outgoing = |event| Outgoing {
+        id: done.id.clone(),
+        generation: done.generation,
+        event,
+    };
+    while let Some(response) = stream.next().await {
+        if let Err(error) = audit
+            .write(&state.services.db, &viewer, chrono::Utc::now())
+            .await
+        {
+            tracing::error!(error = %error, "could not write the audit trail; a subscription result is withheld");
+            let unavailable = json!([{
+                "message": "the subscription cannot go on right now; subscribe again later",
+                "extensions": { "code": code::INTERNAL },
+            }]);
+            let _ = results.send(outgoing(Event::Error(unavailable))).await;
+            return;
+        }
+        let refused = !delivered && is_request_error(&response);
+        delivered = true;
+        let event = if refused {
+            Event::Error(serde_json::to_value(&response.errors).unwrap_or_else(|_| json!([])))
+        } else {
+            match serde_json::to_value(&response) {
+                Ok(payload) => Event::Next(payload),
+                Err(error) => {
+                    tracing::error!(error = %error, "could not serialise a subscription result");
+                    return;
+                }
+            }
+        };
+        if results.send(outgoing(event)).await.is_err() || refused {
+            return;
+        }
+    }
+    let _ = results.send(done).await;
+}
+
+/// An operation refused before it ran: it did not parse or validate, or a limit refused it.
+fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
