@@ -40,6 +40,7 @@ mod defaults {
     pub const WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 20;
     pub const WS_MAX_CONNECTIONS_PER_CALLER: usize = 10;
     pub const WS_CONNECTION_INIT_TIMEOUT_MS: u64 = 10_000;
+    pub const WS_API_KEY_CHECK_SECONDS: u64 = 60;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -284,6 +285,11 @@ pub struct LimitSettings {
     #[arg(long, env = "WS_CONNECTION_INIT_TIMEOUT_MS", default_value_t = defaults::WS_CONNECTION_INIT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub ws_init_timeout_ms: u64,
 
+    /// How often a WebSocket opened with an API key checks that the key has not been revoked,
+    /// in seconds; a revoked key's connection is closed with 4403.
+    #[arg(long, env = "WS_API_KEY_CHECK_SECONDS", default_value_t = defaults::WS_API_KEY_CHECK_SECONDS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_api_key_check_seconds: u64,
+
     /// Longest one SQL statement may run on PostgreSQL, in seconds.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = defaults::DB_STATEMENT_TIMEOUT_SECONDS)]
     pub statement_timeout_seconds: u64,
@@ -325,6 +331,7 @@ impl Default for LimitSettings {
             ws_max_subscriptions: defaults::WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
             ws_max_connections_per_caller: defaults::WS_MAX_CONNECTIONS_PER_CALLER,
             ws_init_timeout_ms: defaults::WS_CONNECTION_INIT_TIMEOUT_MS,
+            ws_api_key_check_seconds: defaults::WS_API_KEY_CHECK_SECONDS,
             statement_timeout_seconds: defaults::DB_STATEMENT_TIMEOUT_SECONDS,
             lock_timeout_ms: defaults::DB_LOCK_TIMEOUT_MS,
         }

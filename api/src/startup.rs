@@ -98,6 +98,7 @@ impl Application {
                 init_timeout: Duration::from_millis(settings.limits.ws_init_timeout_ms),
                 max_subscriptions: settings.limits.ws_max_subscriptions,
                 max_connections_per_caller: settings.limits.ws_max_connections_per_caller,
+                api_key_check: Duration::from_secs(settings.limits.ws_api_key_check_seconds),
                 callers: Arc::default(),
             },
         });

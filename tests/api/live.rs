@@ -26,18 +26,22 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Connects to a service at `http://host:port`; a token goes in the `connection_init` payload.
-    pub async fn connect(address: &str, token: Option<&str>) -> Result<Self, Value> {
+    /// Opens a WebSocket with this subprotocol and sends nothing yet.
+    pub async fn open(address: &str, protocol: &'static str) -> Self {
         let url = format!("{}/graphql", address.replacen("http://", "ws://", 1));
         let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
         let (socket, _) = connect_async(request)
             .await
             .expect("a WebSocket connection");
-        let mut subscriber = Self { socket };
+        Self { socket }
+    }
+
+    /// Connects to a service at `http://host:port`; a token goes in the `connection_init` payload.
+    pub async fn connect(address: &str, token: Option<&str>) -> Result<Self, Value> {
+        let mut subscriber = Self::open(address, "graphql-transport-ws").await;
         let payload = token.map_or(
             json!({}),
             |t| json!({ "Authorization": format!("Bearer {t}") }),
@@ -53,7 +57,15 @@ impl Subscriber {
         }
     }
 
-    async fn send(&mut self, message: Value) {
+    /// Sends a raw WebSocket message or frame.
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket
+            .send(message)
+            .await
+            .expect("sending over the WebSocket");
+    }
+
+    pub async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::text(message.to_string()))
             .await
@@ -62,7 +74,7 @@ impl Subscriber {
 
     /// The next protocol message, answering pings on the way; a closed connection is
     /// `{"type": "closed", "code": …, "reason": …}`.
-    async fn receive(&mut self) -> Value {
+    pub async fn receive(&mut self) -> Value {
         loop {
             let message =
                 tokio::time::timeout(std::time::Duration::from_secs(15), self.socket.next())

@@ -45,6 +45,8 @@ pub struct WebSocketLimits {
     pub init_timeout: Duration,
     pub max_subscriptions: usize,
     pub max_connections_per_caller: usize,
+    /// How often a connection with an API key checks that the key still stands.
+    pub api_key_check: Duration,
     pub callers: Arc<Callers>,
 }
 

@@ -41,8 +41,6 @@ use crate::{
 const KEEP_ALIVE: Duration = Duration::from_secs(20);
 /// A client not heard from this long (not even a pong) is gone.
 const SILENCE: Duration = Duration::from_secs(60);
-/// How often an API key's connection checks that the key still stands.
-const KEY_CHECK: Duration = Duration::from_secs(60);
 /// Results waiting to be written before operations have to wait.
 const BACKLOG: usize = 64;
 
@@ -110,8 +108,9 @@ pub async fn serve(
         generation: 0,
         results,
     };
-    let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
-    let mut key_check = tokio::time::interval(KEY_CHECK);
+    let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    let check_every = connection.state.websocket.api_key_check;
+    let mut key_check = tokio::time::interval_at(Instant::now() + check_every, check_every);
     let mut last_heard = Instant::now();
     let ended: Option<Ending> = loop {
         let initialised = connection.caller.is_some();

@@ -1,0 +1,196 @@
+//! Documents nested deeper than anything parses safely are refused before parsing, on every
+//! path: POST, GET and the WebSocket. Without the bound one such request aborts the process.
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{
+    Message,
+    protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    },
+};
+
+use crate::{helpers::*, live::Subscriber};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+fn list(levels: usize) -> String {
+    format!(
+        "{{ nodes(ids: {}\"a\"{}) {{ id }} }}",
+        "[".repeat(levels),
+        "]".repeat(levels)
+    )
+}
+
+fn object(levels: usize) -> String {
+    format!(
+        "{{ courses(filter: {}{}) {{ totalCount }} }}",
+        "{ a: ".repeat(levels),
+        "}".repeat(levels)
+    )
+}
+
+fn selection(levels: usize) -> String {
+    format!("{}{}", "{ a ".repeat(levels), "}".repeat(levels))
+}
+
+async fn post(app: &TestApp, query: &str) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header::ACCEPT, GRAPHQL_RESPONSE)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn still_alive(app: &TestApp) {
+    let health = app.client.get(app.url("/healthz")).send().await;
+    assert_eq!(
+        health.map(|r| r.status()).ok(),
+        Some(StatusCode::OK),
+        "the service is still up"
+    );
+}
+
+#[tokio::test]
+async fn a_document_nested_100000_levels_deep_is_refused_over_post_and_the_service_lives() {
+    let app = spawn_app().await;
+    // 2,000 levels overflow the parser's stack; 100,000 it refuses itself at a shallower depth.
+    for query in [
+        list(2_000),
+        object(2_000),
+        list(100_000),
+        object(100_000),
+        selection(100_000),
+    ] {
+        let (status, body) = post(&app, &query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_code(&body), "DOCUMENT_TOO_NESTED", "{body}");
+        still_alive(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn nesting_within_the_bound_is_left_to_the_parser_and_the_validator() {
+    let app = spawn_app().await;
+    let (status, body) = post(&app, &list(90)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    still_alive(&app).await;
+}
+
+#[tokio::test]
+async fn the_deepest_document_that_fits_in_a_url_is_refused_over_get() {
+    let app = spawn_app().await;
+    // About 20,000 levels of brackets fill the longest URL an HTTP client sends (64 KiB).
+    let compact_selection = format!("{}{}", "{a".repeat(10_000), "}".repeat(10_000));
+    for query in [list(20_000), compact_selection] {
+        let query = query.replace(' ', "%20").replace('"', "%22");
+        let response = app
+            .client
+            .get(format!("{}?query={query}", app.url("/graphql")))
+            .header(header::ACCEPT, GRAPHQL_RESPONSE)
+            .send()
+            .await
+            .expect("a URL of this length can be sent");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "DOCUMENT_TOO_NESTED", "{body}");
+        still_alive(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn variables_nested_too_deep_are_refused_with_the_same_code() {
+    let app = spawn_app().await;
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let body =
+        format!(r#"{{"query":"{{ courses {{ totalCount }} }}","variables":{{"a":{deep}}}}}"#);
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "DOCUMENT_TOO_NESTED", "{body}");
+
+    let shallower = format!("{}1{}", "[".repeat(20_000), "]".repeat(20_000));
+    let response = app
+        .client
+        .get(format!(
+            "{}?query=%7Bcourses%7BtotalCount%7D%7D&variables={shallower}",
+            app.url("/graphql")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "DOCUMENT_TOO_NESTED", "{body}");
+    still_alive(&app).await;
+}
+
+#[tokio::test]
+async fn a_deep_subscription_sent_in_continuation_frames_is_refused_and_the_service_lives() {
+    let app = spawn_app().await;
+    let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+    let message = json!({ "id": "deep", "type": "subscribe",
+        "payload": { "query": format!("subscription {}", list(100_000)) } })
+    .to_string()
+    .into_bytes();
+    let chunks: Vec<&[u8]> = message.chunks(16 * 1024).collect();
+    let last = chunks.len() - 1;
+    for (at, chunk) in chunks.into_iter().enumerate() {
+        let opcode = if at == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        subscriber
+            .send_raw(Message::Frame(Frame::message(
+                chunk.to_vec(),
+                opcode,
+                at == last,
+            )))
+            .await;
+    }
+    let answer = subscriber.next().await;
+    assert_eq!(error_code(&answer), "DOCUMENT_TOO_NESTED", "{answer}");
+    still_alive(&app).await;
+}
+
+#[tokio::test]
+async fn a_websocket_message_larger_than_a_request_body_closes_the_connection() {
+    let app = spawn_app_with(|settings| settings.max_body_bytes = 64 * 1024).await;
+    let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+    // Many small frames that add up to more than the limit.
+    let filler = vec![b' '; 8 * 1024];
+    subscriber
+        .send_raw(Message::Frame(Frame::message(
+            b"{".to_vec(),
+            OpCode::Data(Data::Text),
+            false,
+        )))
+        .await;
+    for _ in 0..16 {
+        subscriber
+            .send_raw(Message::Frame(Frame::message(
+                filler.clone(),
+                OpCode::Data(Data::Continue),
+                false,
+            )))
+            .await;
+    }
+    let closed = subscriber.receive().await;
+    assert_eq!(closed["type"], "closed", "{closed}");
+    assert_eq!(closed["code"], 1009, "{closed}");
+    still_alive(&app).await;
+}
