@@ -213,3 +213,25 @@ async fn development_without_keys_makes_a_secret_of_its_own_once() {
         .await;
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn an_audience_list_naming_this_service_is_accepted_and_an_empty_subject_is_not() {
+    let secret = "a-secret-for-this-test-only-0123456789";
+    let app = spawn_app_with(|settings| settings.auth.jwt_secret = Some(secret.into())).await;
+    let mut listed = claims(Role::Coordinator);
+    listed.aud = api::auth::jwt::Audience::Many(vec!["other-api".into(), "training-api".into()]);
+    let response = app.post_with_token(&sign(&listed, secret), VIEWER).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "COORDINATOR");
+
+    let mut elsewhere = claims(Role::Coordinator);
+    elsewhere.aud = api::auth::jwt::Audience::Many(vec!["other-api".into()]);
+    refused(&app, &sign(&elsewhere, secret)).await;
+
+    for subject in ["", "   "] {
+        let mut nobody = claims(Role::Coordinator);
+        nobody.sub = subject.into();
+        refused(&app, &sign(&nobody, secret)).await;
+    }
+}

@@ -15,6 +15,7 @@ mod api_keys;
 mod auth;
 mod booking;
 mod calendar;
+mod connections;
 mod demo_data;
 mod feedback;
 mod graphiql;
