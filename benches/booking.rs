@@ -132,6 +132,7 @@ async fn participants(service: &Service, count: usize) -> anyhow::Result<Vec<Str
             external_id: Set(None),
             full_name: Set(format!("Bench {}", id.simple())),
             email: Set(format!("bench-{}@example.invalid", id.simple())),
+            email_skeleton: Set(None),
             phone: Set(None),
             role: Set(ParticipantRole::Mayor),
             municipality_id: Set(None),

@@ -1,6 +1,8 @@
 //! The audit trail of reads of personal data by staff and machines. Resolvers note what they
-//! read in the request's `AuditLog`; after the request the notes are written in one statement,
-//! and if they cannot be written, the response is withheld: no unaudited personal read leaves.
+//! read in the request's `AuditLog`; after the request the notes are written, one row for each
+//! kind of read (ids grouped), and if they cannot be written, the response is withheld: no
+//! unaudited personal read leaves. A request writes a bounded number of rows, and ids that name
+//! nothing are counted, not listed, so nobody can flood the trail with made-up ids.
 //! Changes are recorded by `record_change` inside the transaction that makes them.
 
 use std::sync::Mutex;
@@ -18,15 +20,22 @@ pub enum Outcome {
     Refused,
 }
 
+/// Rows one statement inserts at most: well within SQLite's limit of bound variables.
+const ROWS_PER_INSERT: usize = 100;
+
 #[derive(Debug)]
 struct Entry {
     action: &'static str,
     record_type: &'static str,
     record_ids: Vec<Uuid>,
+    /// Ids asked for that name no record: counted, never listed, so made-up ids cannot fill
+    /// the trail.
+    unknown: usize,
     outcome: Outcome,
 }
 
-/// What one request read that must be audited.
+/// What one request read that must be audited, grouped per action, record type and outcome:
+/// a request writes at most one row for each, however many ids it touched.
 #[derive(Debug, Default)]
 pub struct AuditLog {
     entries: Mutex<Vec<Entry>>,
@@ -42,20 +51,67 @@ impl AuditLog {
         ids: Vec<Uuid>,
         outcome: Outcome,
     ) {
+        self.add(viewer, action, record_type, ids, 0, outcome);
+    }
+
+    /// Notes that a read named records that do not exist.
+    pub fn note_unknown(
+        &self,
+        viewer: &Viewer,
+        action: &'static str,
+        record_type: &'static str,
+        count: usize,
+        outcome: Outcome,
+    ) {
+        self.add(viewer, action, record_type, Vec::new(), count, outcome);
+    }
+
+    fn add(
+        &self,
+        viewer: &Viewer,
+        action: &'static str,
+        record_type: &'static str,
+        ids: Vec<Uuid>,
+        unknown: usize,
+        outcome: Outcome,
+    ) {
         if !policy::is_audited(viewer) {
             return;
         }
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.push(Entry {
-                action,
-                record_type,
-                record_ids: ids,
-                outcome,
-            });
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        let same = |e: &&mut Entry| {
+            e.action == action && e.record_type == record_type && e.outcome == outcome
+        };
+        match entries.iter_mut().find(|e| same(e)) {
+            Some(entry) => {
+                for id in ids {
+                    if !entry.record_ids.contains(&id) {
+                        entry.record_ids.push(id);
+                    }
+                }
+                entry.unknown += unknown;
+            }
+            None => {
+                let mut record_ids = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if !record_ids.contains(&id) {
+                        record_ids.push(id);
+                    }
+                }
+                entries.push(Entry {
+                    action,
+                    record_type,
+                    record_ids,
+                    unknown,
+                    outcome,
+                });
+            }
         }
     }
 
-    /// Writes the notes of a request in one statement.
+    /// Writes the notes of a request, one row per group.
     pub async fn write(
         &self,
         db: &impl ConnectionTrait,
@@ -72,17 +128,27 @@ impl AuditLog {
         let Some(actor) = viewer.actor() else {
             return Ok(());
         };
-        let rows = entries.into_iter().map(|entry| {
-            row(
-                &actor,
-                entry.action,
-                entry.record_type,
-                &entry.record_ids,
-                entry.outcome,
-                at,
-            )
-        });
-        audit_event::Entity::insert_many(rows).exec(db).await?;
+        let rows: Vec<_> = entries
+            .into_iter()
+            .map(|entry| {
+                let details =
+                    (entry.unknown > 0).then(|| serde_json::json!({ "unknownIds": entry.unknown }));
+                row(
+                    &actor,
+                    entry.action,
+                    entry.record_type,
+                    &entry.record_ids,
+                    entry.outcome,
+                    details,
+                    at,
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            audit_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(db)
+                .await?;
+        }
         Ok(())
     }
 }
@@ -97,9 +163,17 @@ pub async fn record_change(
     ids: &[Uuid],
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    audit_event::Entity::insert(row(actor, action, record_type, ids, Outcome::Allowed, at))
-        .exec_without_returning(txn)
-        .await?;
+    audit_event::Entity::insert(row(
+        actor,
+        action,
+        record_type,
+        ids,
+        Outcome::Allowed,
+        None,
+        at,
+    ))
+    .exec_without_returning(txn)
+    .await?;
     Ok(())
 }
 
@@ -109,6 +183,7 @@ fn row(
     record_type: &str,
     ids: &[Uuid],
     outcome: Outcome,
+    details: Option<serde_json::Value>,
     at: DateTime<Utc>,
 ) -> audit_event::ActiveModel {
     audit_event::ActiveModel {
@@ -124,5 +199,6 @@ fn row(
             Outcome::Refused => "REFUSED",
         }
         .to_owned()),
+        details: Set(details.map(|details| details.to_string())),
     }
 }

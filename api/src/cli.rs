@@ -82,9 +82,10 @@ enum TokenCommand {
         /// The Actor record an actor's token speaks for (a UUID).
         #[arg(long)]
         actor: Option<uuid::Uuid>,
-        /// The token's subject.
-        #[arg(long, default_value = "dev-user")]
-        subject: String,
+        /// The token's subject; by default one of its own (`dev-<uuid>`), as an identity
+        /// provider gives every person theirs.
+        #[arg(long)]
+        subject: Option<String>,
         /// How long the token stays valid, in minutes (a year at most).
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=525_600))]
         valid_for_minutes: u64,
@@ -106,6 +107,9 @@ pub async fn run() -> anyhow::Result<()> {
             valid_for_minutes,
         }) => {
             let keys = JwtKeys::from_settings(&cli.settings.auth)?;
+            let subject =
+                subject.unwrap_or_else(|| format!("dev-{}", uuid::Uuid::new_v4().simple()));
+            anyhow::ensure!(!subject.trim().is_empty(), "--subject cannot be empty");
             println!(
                 "{}",
                 keys.issue(

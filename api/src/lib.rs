@@ -12,6 +12,7 @@ pub mod http;
 pub mod live;
 pub mod messages;
 pub mod metrics;
+pub mod private_files;
 pub mod startup;
 pub mod telemetry;
 

@@ -44,6 +44,15 @@ impl Application {
         )
         .await?;
         db::migrate(&db).await?;
+        let filled = db::people::fill_missing_skeletons(&db)
+            .await
+            .context("computing the skeletons of e-mail addresses")?;
+        if filled > 0 {
+            tracing::info!(
+                participants = filled,
+                "computed look-alike skeletons of e-mail addresses"
+            );
+        }
         if settings.demo_data {
             db::seed::load_demo_data(&db, Utc::now()).await?;
         }

@@ -13,6 +13,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub record_ids: String,
     pub outcome: String,
+    /// What else is worth knowing, as JSON: how many ids were unknown, a report's question.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub details: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

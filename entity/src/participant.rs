@@ -12,6 +12,8 @@ pub struct Model {
     pub full_name: String,
     #[sea_orm(unique)]
     pub email: String,
+    /// What a reader would take the address for (UTS #39 skeleton): look-alikes share it.
+    pub email_skeleton: Option<String>,
     pub phone: Option<String>,
     pub role: ParticipantRole,
     pub municipality_id: Option<Uuid>,

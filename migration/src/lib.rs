@@ -10,6 +10,7 @@ mod m20261129_000003_create_audit_events;
 mod m20261129_000004_booking;
 mod m20261129_000005_actors;
 mod m20261129_000006_messages;
+mod m20261202_000007_hardening;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_booking::Migration),
             Box::new(m20261129_000005_actors::Migration),
             Box::new(m20261129_000006_messages::Migration),
+            Box::new(m20261202_000007_hardening::Migration),
         ]
     }
 }

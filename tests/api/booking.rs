@@ -911,10 +911,10 @@ async fn a_repeat_while_the_first_is_running_is_told_to_retry_and_an_abandoned_k
     // As if a first request with this key were running now in another process.
     let running = idempotency_key::ActiveModel {
         id: Set(Uuid::new_v4()),
-        scope: Set(api::db::idempotency::scope_of(&format!(
-            "participant-{}",
-            mayor.id
-        ))),
+        scope: Set(api::db::idempotency::scope_of(
+            &participant_viewer(mayor.id),
+            "bookSeat",
+        )),
         key: Set("sleutel".into()),
         operation: Set("bookSeat".into()),
         request_hash: Set(book_input_hash(&global_session(&session))),
@@ -987,7 +987,8 @@ async fn audience_roles_come_from_the_course() {
         "CONFIRMED"
     );
 
-    // A draft course takes no bookings.
+    // A draft course takes no bookings; for a participant its sessions do not exist at all:
+    // the answer is exactly the one for an unknown session, whatever the session's window.
     let draft = insert_course(
         &app.db,
         course.provider_id,
@@ -997,10 +998,31 @@ async fn audience_roles_come_from_the_course() {
     .await;
     let draft_session =
         insert_session(&app.db, draft.id, None, Utc::now() + Duration::days(5), 5).await;
+    let mut unknown = draft_session.clone();
+    unknown.id = Uuid::new_v4();
+    let hidden = book_self(&app, &draft_session, secretary.id).await;
+    let missing = book_self(&app, &unknown, secretary.id).await;
+    assert_eq!(hidden["userErrors"][0]["code"], "NOT_FOUND", "{hidden}");
+    assert_eq!(hidden["userErrors"], missing["userErrors"]);
+    let mut past: session::ActiveModel = draft_session.clone().into();
+    past.booking_open = Set(false);
+    past.update(&app.db).await.unwrap();
     assert_eq!(
-        user_error(&book_self(&app, &draft_session, secretary.id).await),
-        "BOOKING_CLOSED"
+        book_self(&app, &draft_session, secretary.id).await["userErrors"],
+        missing["userErrors"],
+        "not even a closed window gives it away"
     );
+
+    // Staff, who see drafts, are told why.
+    let staff = app
+        .graphql_as(
+            &app.token(Role::Coordinator),
+            BOOK,
+            json!({ "input": { "sessionId": global_session(&draft_session),
+                               "participantId": ParticipantId(secretary.id).to_global() } }),
+        )
+        .await;
+    assert_eq!(user_error(&staff["data"]["bookSeat"]), "BOOKING_CLOSED");
 }
 
 #[tokio::test]
@@ -1051,7 +1073,7 @@ async fn idempotency_keys_are_kept_a_day_and_then_forgotten() {
     let app = spawn_app().await;
     let session = bookable_session(&app, 10).await;
     let mayor = insert_participant(&app.db).await;
-    let scope = api::db::idempotency::scope_of(&format!("participant-{}", mayor.id));
+    let scope = api::db::idempotency::scope_of(&participant_viewer(mayor.id), "bookSeat");
     let key = |name: &str, age: Duration| idempotency_key::ActiveModel {
         id: Set(Uuid::new_v4()),
         scope: Set(scope.clone()),
@@ -1203,4 +1225,14 @@ async fn a_course_may_allow_booking_more_than_one_session() {
         user_error(&book_self(&app, &second, mayor.id).await),
         "ALREADY_ENROLLED"
     );
+}
+
+/// The caller `TestApp::participant_token` speaks for.
+fn participant_viewer(id: Uuid) -> api::auth::Viewer {
+    api::auth::Viewer::Person {
+        subject: format!("participant-{id}"),
+        role: Role::Participant,
+        participant_id: Some(id),
+        actor_id: None,
+    }
 }

@@ -61,7 +61,10 @@ async fn a_body_that_trickles_in_is_cut_off_with_408() {
 async fn headers_that_trickle_in_are_cut_off() {
     let app = spawn_app_with(|settings| settings.limits.header_timeout_ms = 300).await;
     let mut stream = connect(&app).await;
-    stream.write_all(b"POST /graphql HTTP/1.1\r\n").await.unwrap();
+    stream
+        .write_all(b"POST /graphql HTTP/1.1\r\n")
+        .await
+        .unwrap();
     let started = Instant::now();
     let answer = read_answer(&mut stream).await;
     assert!(
@@ -103,7 +106,11 @@ async fn one_address_holds_a_bounded_number_of_connections() {
         .send()
         .await
         .unwrap();
-    assert_eq!(served.status(), StatusCode::OK, "closed connections give their places back");
+    assert_eq!(
+        served.status(),
+        StatusCode::OK,
+        "closed connections give their places back"
+    );
 }
 
 async fn anonymous_from(app: &TestApp, forwarded_for: &str) -> StatusCode {
@@ -132,10 +139,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
         StatusCode::TOO_MANY_REQUESTS
     );
     // Another client behind the same proxy; a lie prepended by the client changes nothing.
-    assert_eq!(
-        anonymous_from(&app, "198.51.100.2").await,
-        StatusCode::OK
-    );
+    assert_eq!(anonymous_from(&app, "198.51.100.2").await, StatusCode::OK);
     assert_eq!(
         anonymous_from(&app, &format!("203.0.113.77, {first}")).await,
         StatusCode::TOO_MANY_REQUESTS
@@ -180,8 +184,7 @@ async fn guessed_credentials_are_slowed_down_with_429_right_or_wrong() {
     assert!(right.headers().contains_key("retry-after"));
     // Callers without credentials are not held up.
     assert_eq!(
-        app.graphql("{ courses { totalCount } }", json!({})).await["data"]["courses"]
-            ["totalCount"],
+        app.graphql("{ courses { totalCount } }", json!({})).await["data"]["courses"]["totalCount"],
         1
     );
 }
@@ -198,7 +201,13 @@ async fn metrics_are_served_on_their_own_address_only() {
         .await
         .unwrap();
     assert_eq!(on_metrics.status(), StatusCode::OK);
-    assert!(on_metrics.text().await.unwrap().contains("db_statements_total"));
+    assert!(
+        on_metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("db_statements_total")
+    );
 }
 
 #[tokio::test]

@@ -369,6 +369,7 @@ pub async fn insert_participant(db: &DatabaseConnection) -> participant::Model {
             "{name}-{}@example.invalid",
             Uuid::new_v4().simple()
         )),
+        email_skeleton: Set(None),
         phone: Set(None),
         role: Set(ParticipantRole::Mayor),
         municipality_id: Set(None),

@@ -19,6 +19,7 @@ mod connections;
 mod demo_data;
 mod feedback;
 mod graphiql;
+mod hardening;
 mod health;
 mod helpers;
 mod http;

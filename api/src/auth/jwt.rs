@@ -240,7 +240,7 @@ fn development_secret(data_dir: &Path) -> anyhow::Result<String> {
     if let Ok(secret) = std::fs::read_to_string(&path) {
         return Ok(secret.trim().to_owned());
     }
-    std::fs::create_dir_all(data_dir)
+    crate::private_files::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
@@ -255,16 +255,8 @@ fn development_secret(data_dir: &Path) -> anyhow::Result<String> {
 }
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(content.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+    crate::private_files::write_new(path, content.as_bytes())
+        .with_context(|| format!("creating {}", path.display()))
 }
 
 /// RS256 or ES256 public keys from a PEM file (one key) or a JWKS file (a JSON key set).

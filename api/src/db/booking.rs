@@ -26,12 +26,15 @@ use uuid::Uuid;
 use super::change::update_and_read;
 pub use super::change::{Change, Outcome};
 use super::{
-    outbox,
+    outbox, people,
     session::{SeatCounts, count_seats},
     transaction::TxError,
 };
 use crate::{
-    domain::booking::{self as rules, Refusal, UserErrorCode},
+    domain::{
+        booking::{self as rules, Refusal, UserErrorCode},
+        email::EmailAddress,
+    },
     live::{Availability, Live, LiveChange, Standings},
 };
 
@@ -48,10 +51,12 @@ pub enum Booker {
 #[derive(Debug, Clone)]
 pub struct NewParticipant {
     pub full_name: String,
-    pub email: String,
+    pub email: EmailAddress,
     pub phone: Option<String>,
     pub role: ParticipantRole,
     pub external_id: Option<String>,
+    /// Staff accept an address that looks like another participant's (with a reason).
+    pub allow_confusable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +66,9 @@ pub struct BookRequest {
     /// Staff only: book although the course is not meant for the participant's role.
     pub override_eligibility: bool,
     pub reason: Option<String>,
+    /// Whether the caller may see unpublished courses; for anyone else their sessions do not
+    /// exist, and booking one answers exactly as booking an unknown session does.
+    pub sees_unpublished: bool,
 }
 
 struct NewEnrolment {
@@ -307,9 +315,13 @@ pub async fn book(
     let session = change
         .lock_session(request.session_id, "input.sessionId")
         .await?;
-    rules::check_booking_window(&session, change.now)?;
     let course = change.course(session.course_id).await?;
-    if course.status != entity::enums::CourseStatus::Published {
+    let published = course.status == entity::enums::CourseStatus::Published;
+    if !published && !request.sees_unpublished {
+        return Err(Refusal::not_found("session", "input.sessionId").into());
+    }
+    rules::check_booking_window(&session, change.now)?;
+    if !published {
         return Err(Refusal::new(
             UserErrorCode::BookingClosed,
             "this course is not open for booking",
@@ -828,12 +840,22 @@ async fn create_participant(
     if exists.is_some() {
         return Err(participant_exists());
     }
+    let skeleton = details.email.skeleton();
+    if !details.allow_confusable && people::has_look_alike(txn, &skeleton).await? {
+        return Err(Refusal::new(
+            UserErrorCode::EmailConfusable,
+            "this e-mail address looks like another participant's; check it, or let staff accept it with a reason",
+        )
+        .at("input.newParticipant.email")
+        .into());
+    }
     let id = Uuid::new_v4();
     participant::Entity::insert(participant::ActiveModel {
         id: Set(id),
         external_id: Set(details.external_id.clone()),
         full_name: Set(details.full_name.clone()),
-        email: Set(details.email.clone()),
+        email: Set(details.email.as_str().to_owned()),
+        email_skeleton: Set(Some(skeleton)),
         phone: Set(details.phone.clone()),
         role: Set(details.role),
         municipality_id: Set(None),

@@ -3,8 +3,8 @@
 
 use chrono::Duration;
 use entity::{
-    enrolment,
-    enums::{EnrolmentStatus, ModerationStatus},
+    course, enrolment,
+    enums::{CourseStatus, EnrolmentStatus, ModerationStatus},
     feedback, participant, session,
 };
 use sea_orm::{
@@ -66,6 +66,15 @@ pub async fn give_feedback(
         .filter(enrolment::Column::Status.eq(EnrolmentStatus::Attended))
         .one(change.txn)
         .await?;
+    // A session of an unpublished course does not exist for a participant who was not there:
+    // the answer is the one for an unknown session.
+    let published = course::Entity::find_by_id(session.course_id)
+        .one(change.txn)
+        .await?
+        .is_some_and(|course| course.status == CourseStatus::Published);
+    if attended.is_none() && !published {
+        return Err(Refusal::not_found("session", "input.sessionId").into());
+    }
     if attended.is_none() {
         return Err(Refusal::new(
             UserErrorCode::NotAttended,
@@ -231,7 +240,7 @@ pub async fn record_testimonial(
     quote: &str,
     author_role: Option<entity::enums::ParticipantRole>,
 ) -> Result<Outcome, TxError> {
-    if entity::course::Entity::find_by_id(course_id)
+    if course::Entity::find_by_id(course_id)
         .one(change.txn)
         .await?
         .is_none()

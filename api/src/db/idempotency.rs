@@ -17,6 +17,8 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::auth::Viewer;
+
 /// What a claim found.
 #[derive(Debug)]
 pub enum Claim {
@@ -39,9 +41,26 @@ pub fn request_hash(operation: &str, input: &serde_json::Value) -> String {
     format!("{:x}", hasher.finalize())
 }
 
-/// Whose keys: the caller's actor id, hashed (a token's subject may be long, or an address).
-pub fn scope_of(actor_id: &str) -> String {
-    format!("{:x}", Sha256::digest(actor_id.as_bytes()))
+/// Whose keys, for which operation: the caller's whole identity (a token's subject, role and
+/// the record it speaks for, or an API key) and the mutation, hashed. Two callers never share
+/// a key, even when an identity provider gives them one subject, and one key used for two
+/// operations is two keys.
+pub fn scope_of(viewer: &Viewer, operation: &str) -> String {
+    let identity = match viewer {
+        Viewer::Anonymous => "anonymous".to_owned(),
+        Viewer::Person {
+            subject,
+            role,
+            participant_id,
+            actor_id,
+        } => format!("person\0{subject}\0{role:?}\0{participant_id:?}\0{actor_id:?}"),
+        Viewer::Machine { api_key_id, .. } => format!("api-key\0{api_key_id}"),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(identity.as_bytes());
+    hasher.update([0]);
+    hasher.update(operation.as_bytes());
+    format!("{:x}", hasher.finalize())
 }
 
 pub struct KeyRequest<'a> {
@@ -175,7 +194,30 @@ pub async fn purge(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
 
 #[cfg(test)]
 mod tests {
-    use super::request_hash;
+    use super::{request_hash, scope_of};
+    use crate::auth::{Role, Viewer};
+
+    #[test]
+    fn callers_sharing_a_subject_and_operations_sharing_a_key_do_not_meet() {
+        let participant = |id: u128| Viewer::Person {
+            subject: "dev-user".into(),
+            role: Role::Participant,
+            participant_id: Some(uuid::Uuid::from_u128(id)),
+            actor_id: None,
+        };
+        assert_ne!(
+            scope_of(&participant(1), "bookSeat"),
+            scope_of(&participant(2), "bookSeat")
+        );
+        assert_ne!(
+            scope_of(&participant(1), "bookSeat"),
+            scope_of(&participant(1), "cancelEnrolment")
+        );
+        assert_eq!(
+            scope_of(&participant(1), "bookSeat"),
+            scope_of(&participant(1), "bookSeat")
+        );
+    }
 
     #[test]
     fn the_hash_depends_on_operation_and_input_not_on_key_order() {

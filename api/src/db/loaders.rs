@@ -13,15 +13,16 @@ use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::{
-    actors, booking, course as courses, location as locations, module as modules,
+    actors, booking, course as courses, feedback as feedbacks, location as locations,
+    module as modules,
     module::ModuleParent,
     organisation as organisations, people,
     session::{self as sessions, Owner, SeatCounts, SessionFilter},
 };
 use crate::domain::{
     ids::{
-        ActorId, CourseId, EnrolmentId, LocationId, ModuleId, MunicipalityId, OrganisationId,
-        ParticipantId, SessionId,
+        ActorId, CourseId, EnrolmentId, FeedbackId, LocationId, ModuleId, MunicipalityId,
+        OrganisationId, ParticipantId, SessionId,
     },
     pagination::{Page, PageRequest, SessionCursor},
 };
@@ -93,6 +94,7 @@ load_by_id!(
     people::find_enrolments_by_ids
 );
 load_by_id!(ActorId, actor::Model, actors::find_actors_by_ids);
+load_by_id!(FeedbackId, feedback::Model, feedbacks::find_feedback_by_ids);
 load_by_id!(
     MunicipalityId,
     municipality::Model,

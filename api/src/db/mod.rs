@@ -49,12 +49,18 @@ pub async fn connect(
         && let Some(folder) = std::path::Path::new(path).parent()
         && !folder.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(folder).with_context(|| {
+        crate::private_files::create_dir_all(folder).with_context(|| {
             format!(
                 "creating the folder of the SQLite database: {}",
                 folder.display()
             )
         })?;
+    }
+    // The database holds personal data: its file is the service's alone (SQLite gives its
+    // journal and WAL files the same permissions).
+    if let Some(path) = sqlite_file(url) {
+        crate::private_files::create_file_if_missing(std::path::Path::new(path))
+            .with_context(|| format!("creating the SQLite database {path}"))?;
     }
     let mut options = ConnectOptions::new(url);
     options

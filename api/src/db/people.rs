@@ -4,6 +4,7 @@
 use entity::{enrolment, enrolment_change, municipality, participant};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -65,4 +66,36 @@ pub async fn find_enrolment_changes(
         .order_by_asc(enrolment_change::Column::Id)
         .all(db)
         .await
+}
+
+/// Whether a participant's address looks like one with this skeleton (the exact address was
+/// checked before: this finds the look-alikes).
+pub async fn has_look_alike(db: &impl ConnectionTrait, skeleton: &str) -> Result<bool, DbErr> {
+    let found = participant::Entity::find()
+        .filter(participant::Column::EmailSkeleton.eq(skeleton))
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Computes the skeletons of addresses stored before skeletons were kept; run at start, cheap
+/// when there are none.
+pub async fn fill_missing_skeletons(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let missing: Vec<(Uuid, String)> = participant::Entity::find()
+        .select_only()
+        .column(participant::Column::Id)
+        .column(participant::Column::Email)
+        .filter(participant::Column::EmailSkeleton.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, email) in &missing {
+        let skeleton = crate::domain::email::skeleton_of(&crate::domain::email::normalise(email));
+        participant::Entity::update_many()
+            .col_expr(participant::Column::EmailSkeleton, Expr::value(skeleton))
+            .filter(participant::Column::Id.eq(*id))
+            .exec(db)
+            .await?;
+    }
+    Ok(missing.len() as u64)
 }

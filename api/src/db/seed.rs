@@ -277,6 +277,7 @@ async fn insert_demo_data(
         external_id: Set(None),
         full_name: Set(p.full_name.clone()),
         email: Set(p.email.clone()),
+        email_skeleton: Set(Some(crate::domain::email::skeleton_of(&p.email))),
         phone: Set(None),
         role: Set(p.role),
         municipality_id: Set(None),

@@ -83,6 +83,11 @@ impl GlobalId {
         let (name, uuid) = text.split_once(':').ok_or_else(invalid)?;
         let node_type = NodeType::from_name(name).ok_or_else(invalid)?;
         let uuid = Uuid::try_parse(uuid).map_err(|_| invalid())?;
+        // One spelling per record: the UUID in lower-case hyphenated form and canonical
+        // base64, as `encode` writes it; anything else would give a record several ids.
+        if Self::encode(node_type, uuid) != id {
+            return Err(invalid());
+        }
         Ok(Self { node_type, uuid })
     }
 }
@@ -170,6 +175,22 @@ mod tests {
             CourseId::from_global(&id, "id"),
             Err(ApiError::InvalidId { .. })
         ));
+    }
+
+    #[test]
+    fn a_record_has_one_spelling_of_its_id() {
+        let uuid = Uuid::new_v4();
+        for text in [
+            uuid.simple().to_string(),
+            uuid.hyphenated().to_string().to_uppercase(),
+            uuid.braced().to_string(),
+            uuid.urn().to_string(),
+        ] {
+            let id = URL_SAFE_NO_PAD.encode(format!("Course:{text}"));
+            assert!(GlobalId::decode(&id, "id").is_err(), "{text}");
+        }
+        let padded = format!("{}=", GlobalId::encode(NodeType::Course, uuid));
+        assert!(GlobalId::decode(&padded, "id").is_err());
     }
 
     #[test]

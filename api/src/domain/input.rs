@@ -4,8 +4,23 @@ use std::ops::RangeInclusive;
 
 use super::booking::Refusal;
 
+/// Characters that change how text around them is shown without showing themselves: bidi
+/// overrides and isolates, which can make `gpj.exe` read as `exe.jpg`, and marks. Never allowed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Invisible characters: zero-width spaces and joiners, word joiners, the byte-order mark, the
+/// soft hyphen. In a name or an address they make two that look the same differ; free text may
+/// keep the joiners that emoji and some scripts need.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
 /// Free text from a client: trimmed, empty as none, at most `max` characters, and no control
 /// characters (PostgreSQL refuses NUL outright; the rest have no place in a name or a reason).
+/// Bidi controls are refused everywhere, and invisible characters in single-line text (names,
+/// addresses, titles).
 pub fn text(
     value: Option<&str>,
     field: &str,
@@ -26,6 +41,18 @@ pub fn text(
         return Err(Refusal::bad_input(
             field,
             "control characters are not allowed",
+        ));
+    }
+    if value.chars().any(is_bidi_control) {
+        return Err(Refusal::bad_input(
+            field,
+            "characters that reverse the direction of text are not allowed",
+        ));
+    }
+    if !multiline && value.chars().any(is_invisible) {
+        return Err(Refusal::bad_input(
+            field,
+            "invisible characters (zero-width spaces, joiners) are not allowed",
         ));
     }
     Ok(Some(value.to_owned()))
@@ -65,5 +92,29 @@ pub fn in_range(value: i32, range: RangeInclusive<i32>, field: &str) -> Result<i
             field,
             format!("must be between {} and {}", range.start(), range.end()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_refuse_bidi_controls_and_invisible_characters() {
+        for name in [
+            "Jan\u{202E}seirV",
+            "Jan\u{200B}Vries",
+            "\u{FEFF}Jan",
+            "Jan\u{2067}x",
+        ] {
+            assert!(text(Some(name), "name", 100, false).is_err(), "{name:?}");
+        }
+        assert!(text(Some("Zoë d'Hondt-Ünal"), "name", 100, false).is_ok());
+    }
+
+    #[test]
+    fn free_text_keeps_joiners_but_not_bidi_controls() {
+        assert!(text(Some("Goed 👍\u{200D}👍"), "comment", 100, true).is_ok());
+        assert!(text(Some("Goed \u{202E}"), "comment", 100, true).is_err());
     }
 }

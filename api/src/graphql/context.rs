@@ -69,6 +69,19 @@ pub fn audit_read(
     Ok(())
 }
 
+/// Notes that a read named `count` records that do not exist (counted, not listed).
+pub fn audit_unknown(
+    ctx: &Context<'_>,
+    record_type: &'static str,
+    count: usize,
+    outcome: Outcome,
+) -> ApiResult<()> {
+    let data = request_data(ctx)?;
+    data.audit
+        .note_unknown(&data.viewer, "read", record_type, count, outcome);
+    Ok(())
+}
+
 pub fn request_data<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestData> {
     ctx.data::<RequestData>().map_err(|_| {
         ApiError::Internal(anyhow::anyhow!(

@@ -1,11 +1,15 @@
 //! Gives the errors async-graphql raises itself (a query that does not parse or does not
-//! validate) a stable `extensions.code`, like the errors our resolvers raise.
+//! validate, an operation that cannot be chosen, an argument whose value does not fit its
+//! scalar) a stable `extensions.code`, like the errors our resolvers raise: every error a client
+//! sees has one.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
+    Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    },
     parser::types::ExecutableDocument,
 };
 
@@ -27,8 +31,31 @@ fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
     error
 }
 
+/// Codes the errors that have none: an error in a field is an argument that did not fit (a
+/// scalar that does not parse, say); one outside any field is the request's own (no operation
+/// of that name, or several and no name).
+pub fn complete_codes(errors: &mut [ServerError]) {
+    for error in errors {
+        let code = if error.path.is_empty() {
+            code::BAD_REQUEST
+        } else {
+            code::BAD_USER_INPUT
+        };
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", code);
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        complete_codes(&mut response.errors);
+        response
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,

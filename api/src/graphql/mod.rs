@@ -1,7 +1,7 @@
 //! The GraphQL schema: built once at start-up, executed by `http::graphql` for each request.
 
 mod context;
-mod error_codes;
+pub mod error_codes;
 pub mod limits;
 mod mutation;
 pub mod nesting;

@@ -171,20 +171,40 @@ fn event(entry: &Entry, cancelled: bool) -> Event {
     if let Some(organizer) = &entry.organizer {
         event.append_property(
             Property::new("ORGANIZER", format!("mailto:{}", organizer.email))
-                .add_parameter("CN", &organizer.name)
+                .add_parameter("CN", &parameter_value(&organizer.name))
                 .done(),
         );
     }
     if let Some(attendee) = &entry.attendee {
         event.append_property(
             Property::new("ATTENDEE", format!("mailto:{}", attendee.email))
-                .add_parameter("CN", &attendee.name)
+                .add_parameter("CN", &parameter_value(&attendee.name))
                 .add_parameter("ROLE", "REQ-PARTICIPANT")
                 .add_parameter("PARTSTAT", "ACCEPTED")
                 .done(),
         );
     }
     event.done()
+}
+
+/// A parameter value (such as a name in `CN=`) that cannot break out of its parameter: RFC 5545
+/// allows no `"` in one at all, so RFC 6868's caret escapes stand in (`^'` for `"`, `^n` for a
+/// line break, `^^` for `^`), other control characters go, and the value is always quoted, so
+/// `:`, `;` and `,` are text. Calendar programs that know RFC 6868 show the quote again.
+fn parameter_value(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        match c {
+            '^' => quoted.push_str("^^"),
+            '"' => quoted.push_str("^'"),
+            '\n' => quoted.push_str("^n"),
+            c if c.is_control() => {}
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 #[cfg(test)]
@@ -253,6 +273,28 @@ mod tests {
         let event = parsed.events().next().cloned().unwrap_or_default();
         assert_eq!(event.get_uid(), Some(enrolment_uid(Uuid::nil()).as_str()));
         assert_eq!(event.get_description(), Some(entry().description.as_str()));
+    }
+
+    #[test]
+    fn a_name_cannot_smuggle_another_address_into_an_invite() {
+        let mut entry = entry();
+        entry.attendee = Some(Person {
+            name: "Jan\":mailto:kwaad@example.org;ROLE=CHAIR;CN=\"x".into(),
+            email: "jan@example.nl".into(),
+        });
+        let text = invite(Method::Request, &entry).replace("\r\n ", "");
+        let attendee = text
+            .lines()
+            .find(|line| line.starts_with("ATTENDEE"))
+            .unwrap_or_default();
+        assert_eq!(attendee.matches("mailto:").count(), 2, "{attendee}");
+        assert!(attendee.ends_with(":mailto:jan@example.nl"), "{attendee}");
+        assert!(
+            attendee.contains("CN=\"Jan^':mailto:kwaad@example.org;ROLE=CHAIR;CN=^'x\""),
+            "{attendee}"
+        );
+        let parsed = text.parse::<Calendar>();
+        assert!(parsed.is_ok(), "{parsed:?}");
     }
 
     #[test]

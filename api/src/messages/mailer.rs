@@ -13,7 +13,10 @@ use lettre::{
     },
 };
 
-use crate::config::{Environment, MessageSettings, SmtpTls};
+use crate::{
+    config::{Environment, MessageSettings, SmtpTls},
+    private_files,
+};
 
 /// Why a message did not go out.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -107,16 +110,18 @@ impl Mailer {
                     }),
                 }
             }
-            Self::Files(dir) => write_file(dir, file_name, &message.formatted())
-                .await
-                .map_err(|error| SendError {
-                    permanent: false,
-                    code: None,
-                    reason: format!(
-                        "could not write the message under {}: {error}",
-                        dir.display()
-                    ),
-                }),
+            Self::Files(dir) => {
+                private_files::write_atomically(dir, file_name, message.formatted())
+                    .await
+                    .map_err(|error| SendError {
+                        permanent: false,
+                        code: None,
+                        reason: format!(
+                            "could not write the message under {}: {error}",
+                            dir.display()
+                        ),
+                    })
+            }
         }
     }
 }
@@ -139,14 +144,6 @@ fn smtp_failure(error: &lettre::transport::smtp::Error) -> SendError {
         reason,
         code,
     }
-}
-
-/// Writes next to the final name first, so that a reader never sees half a message.
-async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
-    let partial = dir.join(format!(".{name}.partial"));
-    tokio::fs::write(&partial, bytes).await?;
-    tokio::fs::rename(&partial, dir.join(name)).await
 }
 
 /// The sender, checked at the start.

@@ -9,7 +9,8 @@ use crate::{
     auth::{Role, Viewer, policy},
     db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
     domain::{
-        booking::{Refusal, reason},
+        booking::{Refusal, UserErrorCode, reason},
+        email::EmailAddress,
         ids::{EnrolmentId, ParticipantId, SessionId},
         input::text,
     },
@@ -32,6 +33,10 @@ pub struct NewParticipantInput {
     pub role: ParticipantRole,
     /// The id a ministry system knows them by.
     pub external_id: Option<String>,
+    /// Staff only: accept an address that looks like another participant's (it differs in a
+    /// look-alike character); needs the booking's `reason`.
+    #[graphql(default)]
+    pub allow_confusable: bool,
 }
 
 #[derive(InputObject, Serialize, Debug)]
@@ -263,24 +268,40 @@ fn book_request(
         Ok(reason) => reason,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    if let Booker::New(details) = &booker
+        && details.allow_confusable
+    {
+        if !staff {
+            return Err(ApiError::ForbiddenTo(
+                "only staff can accept an address that looks like another",
+            )
+            .into());
+        }
+        if reason.is_none() {
+            return Ok(Err(Refusal::new(
+                UserErrorCode::ReasonRequired,
+                "say why this look-alike address is right",
+            )
+            .at("input.reason")));
+        }
+    }
     Ok(Ok(BookRequest {
         session_id: session_id.0,
         booker,
         override_eligibility: input.override_eligibility,
         reason,
+        sees_unpublished: policy::can_see_unpublished(viewer),
     }))
 }
 
-/// Checks the details of a new participant; e-mail addresses are kept trimmed and in lower case.
+/// Checks the details of a new participant; e-mail addresses are kept in normal form.
 fn new_participant(input: &NewParticipantInput) -> Result<NewParticipant, Refusal> {
     let field = |name: &str| format!("input.newParticipant.{name}");
     let full_name = text(Some(&input.full_name), &field("fullName"), 200, false)?
         .ok_or_else(|| Refusal::bad_input(&field("fullName"), "a name is required"))?;
-    let email = text(Some(&input.email), &field("email"), 254, false)?
-        .map(|email| email.to_lowercase())
-        .filter(|email| plausible_email(email))
-        .ok_or_else(|| Refusal::bad_input(&field("email"), "this is not an e-mail address"))?;
+    let email = EmailAddress::parse(&input.email, &field("email"))?;
     Ok(NewParticipant {
+        allow_confusable: input.allow_confusable,
         full_name,
         email,
         phone: text(input.phone.as_deref(), &field("phone"), 40, false)?,
@@ -292,19 +313,6 @@ fn new_participant(input: &NewParticipantInput) -> Result<NewParticipant, Refusa
             false,
         )?,
     })
-}
-
-/// One `@`, something before it, a dotted domain after it, no spaces: what can be checked
-/// without sending mail.
-fn plausible_email(email: &str) -> bool {
-    !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
 }
 
 #[Object]

@@ -220,7 +220,7 @@ where
             }
             let input = serde_json::to_value(input).map_err(anyhow::Error::from)?;
             let hash = idempotency::request_hash(operation, &input);
-            let scope = idempotency::scope_of(&actor.id);
+            let scope = idempotency::scope_of(&data.viewer, operation);
             let request = KeyRequest {
                 scope: &scope,
                 key,

@@ -33,6 +33,9 @@ pub struct AuditEvent {
     pub record_ids: Vec<String>,
     /// ALLOWED or REFUSED.
     pub outcome: String,
+    /// More about the event, as a JSON object: such as `unknownIds`, how many ids asked for
+    /// named no record (they are counted, never listed).
+    pub details: Option<async_graphql::Json<serde_json::Value>>,
 }
 
 #[derive(InputObject, Default)]
@@ -54,6 +57,10 @@ impl From<audit_event::Model> for AuditEvent {
             record_type: event.record_type,
             record_ids: serde_json::from_str(&event.record_ids).unwrap_or_default(),
             outcome: event.outcome,
+            details: event
+                .details
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .map(async_graphql::Json),
         }
     }
 }

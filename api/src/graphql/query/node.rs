@@ -63,12 +63,14 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
 #[Object]
 impl NodeQuery {
     /// Any object by its global id; null when there is none.
+    #[graphql(complexity = "child_complexity.max(1)")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Node>> {
         load_node(ctx, GlobalId::decode(&id, "id")?).await
     }
 
     /// Objects by their global ids, in the same order; null for each that does not exist.
-    #[graphql(complexity = "ids.len().max(1).saturating_mul(child_complexity)")]
+    /// Every id costs at least 1, whatever is asked of it.
+    #[graphql(complexity = "ids.len().max(1).saturating_mul(child_complexity.max(1))")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> FieldResult<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(ApiError::BadUserInput {

@@ -20,7 +20,7 @@ use crate::{
         pagination::{Page, PageArgs, PageRequest},
     },
     error::FieldResult,
-    graphql::context::{audit_read, loaders, viewer},
+    graphql::context::{audit_read, audit_unknown, loaders, viewer},
 };
 
 /// A professional actor who plays in the exercises.
@@ -110,7 +110,13 @@ impl Actor {
             before,
         })?);
         // One filter for every actor, so their pages share a statement; the count is per actor.
-        let filter = Arc::new(filter.unwrap_or_default().into_db(None));
+        // An actor sees the sessions of courses they may see: unpublished ones do not exist
+        // for them, even where they were cast.
+        let sees_unpublished = policy::can_see_unpublished(viewer(ctx)?);
+        let filter = Arc::new(db::session::SessionFilter {
+            published_courses_only: !sees_unpublished,
+            ..filter.unwrap_or_default().into_db(None)
+        });
         let key = ScheduleOf {
             actor: ActorId(self.0.id),
             filter: filter.clone(),
@@ -168,11 +174,14 @@ impl Assignment {
 
 /// An actor the viewer may see: staff, or the actor themselves.
 pub async fn load_actor(ctx: &Context<'_>, id: ActorId) -> FieldResult<Option<Actor>> {
+    let found = loaders(ctx)?.load_one(id).await?;
     if !policy::can_read_actor(viewer(ctx)?, id.0) {
-        audit_read(ctx, "Actor", vec![id.0], Outcome::Refused)?;
+        match found {
+            Some(_) => audit_read(ctx, "Actor", vec![id.0], Outcome::Refused)?,
+            None => audit_unknown(ctx, "Actor", 1, Outcome::Refused)?,
+        }
         return Ok(None);
     }
-    let found = loaders(ctx)?.load_one(id).await?;
     if found.is_some() {
         audit_read(ctx, "Actor", vec![id.0], Outcome::Allowed)?;
     }

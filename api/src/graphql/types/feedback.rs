@@ -8,10 +8,9 @@ use super::{Session, enums::ParticipantRole};
 use crate::{
     audit::Outcome,
     auth::policy,
-    db::feedback::find_feedback_by_ids,
     domain::ids::{FeedbackId, SessionId},
     error::FieldResult,
-    graphql::context::{audit_read, db, loaders, viewer},
+    graphql::context::{audit_read, loaders, viewer},
 };
 
 /// What a participant said about a session.
@@ -75,7 +74,7 @@ impl Feedback {
 
 /// Feedback the viewer may read (its author, administrators); `None` otherwise.
 pub async fn load_feedback(ctx: &Context<'_>, id: FeedbackId) -> FieldResult<Option<Feedback>> {
-    let Some(found) = find_feedback_by_ids(db(ctx)?, &[id.0]).await?.pop() else {
+    let Some(found) = loaders(ctx)?.load_one(id).await? else {
         return Ok(None);
     };
     let allowed = policy::can_read_feedback(viewer(ctx)?, found.participant_id);

@@ -18,7 +18,7 @@ use crate::{
         ids::{CourseId, EnrolmentId, MunicipalityId, ParticipantId, SessionId},
     },
     error::{ApiError, FieldResult},
-    graphql::context::{audit_read, loaders, viewer},
+    graphql::context::{audit_read, audit_unknown, loaders, viewer},
 };
 
 /// An official who takes courses.
@@ -205,11 +205,14 @@ pub async fn load_participant(
     ctx: &Context<'_>,
     id: ParticipantId,
 ) -> FieldResult<Option<Participant>> {
+    let found = loaders(ctx)?.load_one(id).await?;
     if !policy::can_read_participant(viewer(ctx)?, id.0) {
-        audit_read(ctx, "Participant", vec![id.0], Outcome::Refused)?;
+        match found {
+            Some(_) => audit_read(ctx, "Participant", vec![id.0], Outcome::Refused)?,
+            None => audit_unknown(ctx, "Participant", 1, Outcome::Refused)?,
+        }
         return Ok(None);
     }
-    let found = loaders(ctx)?.load_one(id).await?;
     if found.is_some() {
         audit_read(ctx, "Participant", vec![id.0], Outcome::Allowed)?;
     }

@@ -27,7 +27,7 @@ use crate::{
     db,
     error::code,
     graphql::{
-        RequestData,
+        RequestData, error_codes,
         limits::{IntrospectionRefused, SubscriptionsOnly},
     },
     http::{
@@ -423,7 +423,8 @@ async fn run_operation(
         generation: done.generation,
         event,
     };
-    while let Some(response) = stream.next().await {
+    while let Some(mut response) = stream.next().await {
+        error_codes::complete_codes(&mut response.errors);
         if let Err(error) = audit
             .write(&state.services.db, &viewer, chrono::Utc::now())
             .await
