@@ -152,3 +152,43 @@ pub fn parse_sender(from: &str) -> anyhow::Result<Mailbox> {
         format!("MAIL_FROM `{from}` is not an address like `Naam <adres@example.nl>`")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use lettre::Message;
+
+    use super::*;
+
+    #[test]
+    fn a_name_cannot_add_a_recipient_or_a_header() {
+        let Ok(address) = "jan@example.nl".parse() else {
+            return;
+        };
+        let to = Mailbox::new(
+            Some("Jan \"de Baas\" <kwaad@example.org>, Bcc: kwaad@example.org".into()),
+            address,
+        );
+        let Ok(from) = parse_sender("Opleidingen <noreply@example.nl>") else {
+            return;
+        };
+        let message = Message::builder()
+            .from(from)
+            .to(to)
+            .subject("Test")
+            .body(String::new());
+        assert!(message.is_ok());
+        let Ok(message) = message else { return };
+        let text = String::from_utf8_lossy(&message.formatted()).into_owned();
+        let headers = &text[..text.find("\r\n\r\n").unwrap_or(text.len())];
+        let to = headers
+            .replace("\r\n ", " ")
+            .lines()
+            .find(|line| line.starts_with("To:"))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(to.ends_with("<jan@example.nl>"), "{to}");
+        assert!(!headers.contains("\r\nBcc:"), "{headers}");
+        // The name stays one quoted (or encoded) display name.
+        assert_eq!(to.matches('<').count(), 1, "{to}");
+    }
+}
