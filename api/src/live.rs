@@ -164,8 +164,11 @@ impl Live {
 /// read per process however many subscribers follow it: a subscriber reacting to change `n`
 /// reuses a read begun after the process heard `n`, or begins one.
 pub struct SharedReads<V> {
-    reads: Mutex<HashMap<Uuid, (u64, Arc<OnceCell<V>>)>>,
+    reads: Mutex<HashMap<Uuid, SharedRead<V>>>,
 }
+
+/// A read and the number of the latest change heard when it began.
+type SharedRead<V> = (u64, Arc<OnceCell<V>>);
 
 /// Keys remembered at most; beyond it the memory starts afresh (a read more, never a stale one).
 const SHARED_READS: usize = 4096;

@@ -245,10 +245,11 @@ impl Subscription {
                             }));
                         }
                         // No longer visible: the subscription ends as if the session were gone.
-                        LiveChange::Course { id: changed } if changed == course_id => {
-                            if !still_visible(&viewer, &watch.db, course_id).await {
-                                watch.pending = Some(Err(gone("session")));
-                            }
+                        LiveChange::Course { id: changed }
+                            if changed == course_id
+                                && !still_visible(&viewer, &watch.db, course_id).await =>
+                        {
+                            watch.pending = Some(Err(gone("session")));
                         }
                         LiveChange::Resync => {
                             if !still_visible(&viewer, &watch.db, course_id).await {
