@@ -163,6 +163,20 @@ struct Watch<T> {
     ended: bool,
 }
 
+impl<T> Watch<T> {
+    /// Watching from `first`, which the subscriber is shown at once.
+    fn new(receiver: Receiver<Heard>, db: DatabaseConnection, live: Live, first: T) -> Self {
+        Self {
+            receiver,
+            db,
+            live,
+            last: None,
+            pending: Some(Ok(first)),
+            ended: false,
+        }
+    }
+}
+
 fn gone(what: &'static str) -> async_graphql::Error {
     FieldError::from(ApiError::NotFound { what }).into()
 }
@@ -193,14 +207,7 @@ impl Subscription {
         let course_id = session.map(|s| s.course_id).unwrap_or_default();
         let viewer = data.viewer.clone();
         let live = data.live.clone();
-        let state = Watch {
-            receiver,
-            db,
-            live,
-            last: None,
-            pending: Some(Ok(first)),
-            ended: false,
-        };
+        let state = Watch::new(receiver, db, live, first);
         Ok(stream::unfold(state, move |mut watch| {
             let viewer = viewer.clone();
             async move {
@@ -305,14 +312,7 @@ impl Subscription {
         else {
             return Err(ApiError::NotFound { what: "enrolment" }.into());
         };
-        let state = Watch {
-            receiver,
-            db,
-            live,
-            last: None,
-            pending: Some(Ok(first)),
-            ended: false,
-        };
+        let state = Watch::new(receiver, db, live, first);
         Ok(stream::unfold(state, move |mut watch| async move {
             loop {
                 if let Some(Ok(next)) = watch.pending.take()
