@@ -23,8 +23,8 @@ pub enum Outcome {
 /// Rows one statement inserts at most: well within SQLite's limit of bound variables.
 const ROWS_PER_INSERT: usize = 100;
 
-#[derive(Debug)]
-struct Entry {
+#[derive(Debug, Clone)]
+pub struct Entry {
     action: &'static str,
     record_type: &'static str,
     record_ids: Vec<Uuid>,
@@ -118,39 +118,55 @@ impl AuditLog {
         viewer: &Viewer,
         at: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        let entries = match self.entries.lock() {
-            Ok(mut entries) => std::mem::take(&mut *entries),
-            Err(_) => return Err(DbErr::Custom("audit log poisoned".into())),
-        };
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let Some(actor) = viewer.actor() else {
-            return Ok(());
-        };
-        let rows: Vec<_> = entries
-            .into_iter()
-            .map(|entry| {
-                let details =
-                    (entry.unknown > 0).then(|| serde_json::json!({ "unknownIds": entry.unknown }));
-                row(
-                    &actor,
-                    entry.action,
-                    entry.record_type,
-                    &entry.record_ids,
-                    entry.outcome,
-                    details,
-                    at,
-                )
-            })
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            audit_event::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(db)
-                .await?;
-        }
-        Ok(())
+        let entries = self.take()?;
+        write_entries(db, entries, viewer, at).await
     }
+
+    /// The notes so far, for whoever writes them (a subscription result shared by several
+    /// subscribers is written on the trail of each).
+    pub fn take(&self) -> Result<Vec<Entry>, DbErr> {
+        match self.entries.lock() {
+            Ok(mut entries) => Ok(std::mem::take(&mut *entries)),
+            Err(_) => Err(DbErr::Custom("audit log poisoned".into())),
+        }
+    }
+}
+
+/// Writes notes as `viewer`'s reads, one row per group.
+pub async fn write_entries(
+    db: &impl ConnectionTrait,
+    entries: Vec<Entry>,
+    viewer: &Viewer,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let Some(actor) = viewer.actor() else {
+        return Ok(());
+    };
+    let rows: Vec<_> = entries
+        .into_iter()
+        .map(|entry| {
+            let details =
+                (entry.unknown > 0).then(|| serde_json::json!({ "unknownIds": entry.unknown }));
+            row(
+                &actor,
+                entry.action,
+                entry.record_type,
+                &entry.record_ids,
+                entry.outcome,
+                details,
+                at,
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        audit_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Records a change in the transaction that makes it, so the trail and the change stand or fall

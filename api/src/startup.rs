@@ -109,6 +109,7 @@ impl Application {
                 max_connections_per_caller: settings.limits.ws_max_connections_per_caller,
                 api_key_check: Duration::from_secs(settings.limits.ws_api_key_check_seconds),
                 callers: Arc::default(),
+                shared: Arc::default(),
             },
         });
         let metrics_server = match settings.metrics_listen_addr.0 {

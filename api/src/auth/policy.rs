@@ -95,6 +95,28 @@ pub fn is_audited(viewer: &Viewer) -> bool {
     )
 }
 
+/// Everything that decides what a caller may see, and nothing else: two callers of one class
+/// are shown the same by every rule here. Results of one execution may be shared within a class
+/// (a subscription followed by many), never across classes. Participants and actors are a class
+/// each (they see their own records); staff by role; machines by role.
+pub fn access_class(viewer: &Viewer) -> String {
+    match viewer {
+        Viewer::Anonymous => "anonymous".to_owned(),
+        Viewer::Person {
+            role: Role::Participant,
+            participant_id,
+            ..
+        } => format!("participant:{participant_id:?}"),
+        Viewer::Person {
+            role: Role::Actor,
+            actor_id,
+            ..
+        } => format!("actor:{actor_id:?}"),
+        Viewer::Person { role, .. } => format!("person:{role:?}"),
+        Viewer::Machine { role, .. } => format!("machine:{role:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

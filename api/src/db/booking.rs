@@ -1178,6 +1178,8 @@ pub async fn replan_session(
     change
         .audit_change(action, "Session", &[session.id])
         .await?;
+    // Subscribers to the session hear of the new time or place (its version rose with the lock).
+    change.availability(&session).await?;
     change.finish(live, Outcome::for_record(session.id)).await
 }
 

@@ -496,6 +496,7 @@ pub fn forget_everything(loaders: &Loaders) {
     loaders.clear::<WaitingPlaceOf>();
     loaders.clear::<ChangesOf>();
     loaders.clear::<ActorId>();
+    loaders.clear::<FeedbackId>();
     loaders.clear::<AvailabilityOf>();
     loaders.clear::<AssignmentsOf>();
     loaders.clear::<ScheduleOf>();

@@ -38,7 +38,8 @@ pub struct RequestData {
     pub live: Live,
     pub idempotency: IdempotencySettings,
     pub public_url: Arc<str>,
-    pub loaders: Loaders,
+    /// Shared with a subscription's stream, which forgets what they hold at each change.
+    pub loaders: Arc<Loaders>,
     pub audit: Arc<AuditLog>,
 }
 
@@ -50,7 +51,7 @@ impl RequestData {
             live: services.live.clone(),
             idempotency: services.idempotency,
             public_url: services.public_url.clone(),
-            loaders: loaders::loaders(services.db.clone()),
+            loaders: Arc::new(loaders::loaders(services.db.clone())),
             audit,
         }
     }

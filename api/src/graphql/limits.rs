@@ -2,7 +2,10 @@
 //! depth, cost (lists costed by their page size), aliases, root fields and directives. The cost
 //! of every executed query is reported back in `extensions.cost`, as public GraphQL APIs do.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
     Pos, Positioned, Response, ServerError, ServerResult, ValidationResult, Variables,
@@ -35,6 +38,7 @@ impl ExtensionFactory for Limits {
         Arc::new(LimitsOfRequest {
             settings: self.0.clone(),
             cost: Mutex::new(None),
+            depths: Mutex::default(),
         })
     }
 }
@@ -42,6 +46,8 @@ impl ExtensionFactory for Limits {
 struct LimitsOfRequest {
     settings: Arc<LimitSettings>,
     cost: Mutex<Option<usize>>,
+    /// Measured when the document is parsed, checked after it validates.
+    depths: Mutex<Depths>,
 }
 
 fn refuse(code: &'static str, message: String) -> ServerError {
@@ -54,13 +60,114 @@ fn refuse(code: &'static str, message: String) -> ServerError {
     error
 }
 
+/// How deep introspection may nest, apart from `MAX_QUERY_DEPTH`: the standard introspection
+/// query of graphql-js 16 (its `TypeRef` fragment nests nine `ofType`s) is 15 levels deep, and
+/// every tool sends it. Deeper chains only probe for cost.
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
+/// `__type` lookups one document may make; the standard query makes none.
+pub const MAX_TYPE_LOOKUPS: usize = 10;
+
 /// What the document as written asks for.
 #[derive(Default)]
 struct Shape {
     aliases: usize,
     directives: usize,
-    /// Whether it asks for `__schema` or `__type`.
-    introspects: bool,
+    /// How often it asks for `__schema` and for `__type`.
+    schemas: usize,
+    type_lookups: usize,
+}
+
+impl Shape {
+    fn introspects(&self) -> bool {
+        self.schemas + self.type_lookups > 0
+    }
+}
+
+/// How deep a document nests: its own fields, and (apart) the introspection under `__schema`
+/// and `__type`, each by the rule of `MAX_QUERY_DEPTH`: every field a level, fragments inlined.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Depths {
+    pub plain: usize,
+    pub introspection: usize,
+}
+
+fn is_introspection(name: &str) -> bool {
+    matches!(name, "__schema" | "__type")
+}
+
+/// The depths of a selection set. Fragments are measured once each (a document that spreads
+/// one fragment many times costs no more to measure); a fragment that spreads itself, which
+/// validation refuses anyway, counts as empty.
+fn depths<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    known: &mut HashMap<&'a str, Depths>,
+    open: &mut Vec<&'a str>,
+) -> Depths {
+    let mut deepest = Depths::default();
+    for selection in &set.items {
+        let found = match &selection.node {
+            Selection::Field(field) => {
+                let inner = depths(&field.node.selection_set.node, document, known, open);
+                if is_introspection(field.node.name.node.as_str()) {
+                    Depths {
+                        plain: 0,
+                        introspection: 1 + inner.plain.max(inner.introspection),
+                    }
+                } else {
+                    Depths {
+                        plain: 1 + inner.plain,
+                        introspection: inner.introspection,
+                    }
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                depths(&fragment.node.selection_set.node, document, known, open)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match (known.get(name), document.fragments.get(name)) {
+                    (Some(depths), _) => *depths,
+                    (None, Some(fragment)) if !open.contains(&name) => {
+                        open.push(name);
+                        let measured =
+                            depths(&fragment.node.selection_set.node, document, known, open);
+                        open.pop();
+                        known.insert(name, measured);
+                        measured
+                    }
+                    _ => Depths::default(),
+                }
+            }
+        };
+        deepest.plain = deepest.plain.max(found.plain);
+        deepest.introspection = deepest.introspection.max(found.introspection);
+    }
+    deepest
+}
+
+/// The depths of the deepest operation of a document.
+pub fn document_depths(document: &ExecutableDocument) -> Depths {
+    let mut known = HashMap::new();
+    let mut open = Vec::new();
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(operations) => operations.values().collect(),
+    };
+    operations
+        .into_iter()
+        .map(|operation| {
+            depths(
+                &operation.node.selection_set.node,
+                document,
+                &mut known,
+                &mut open,
+            )
+        })
+        .fold(Depths::default(), |a, b| Depths {
+            plain: a.plain.max(b.plain),
+            introspection: a.introspection.max(b.introspection),
+        })
 }
 
 /// Put in a request's data when its caller may not use introspection.
@@ -75,7 +182,11 @@ fn measure(set: &SelectionSet, shape: &mut Shape) {
         match &selection.node {
             Selection::Field(field) => {
                 shape.aliases += usize::from(field.node.alias.is_some());
-                shape.introspects |= matches!(field.node.name.node.as_str(), "__schema" | "__type");
+                match field.node.name.node.as_str() {
+                    "__schema" => shape.schemas += 1,
+                    "__type" => shape.type_lookups += 1,
+                    _ => {}
+                }
                 shape.directives += field.node.directives.len();
                 measure(&field.node.selection_set.node, shape);
             }
@@ -154,10 +265,18 @@ impl LimitsOfRequest {
             shape.directives += fragment.node.directives.len();
             measure(&fragment.node.selection_set.node, &mut shape);
         }
-        if shape.introspects && introspection_refused {
+        if shape.introspects() && introspection_refused {
             return Err(refuse(
                 code::INTROSPECTION_DISABLED,
                 "introspection is not available to this caller".to_owned(),
+            ));
+        }
+        if shape.schemas > 1 || shape.type_lookups > MAX_TYPE_LOOKUPS {
+            return Err(refuse(
+                code::QUERY_TOO_COSTLY,
+                format!(
+                    "a document may ask for __schema once and for __type at most {MAX_TYPE_LOOKUPS} times"
+                ),
             ));
         }
         if shape.aliases > limits.max_aliases {
@@ -221,6 +340,9 @@ impl Extension for LimitsOfRequest {
             ctx.data_opt::<IntrospectionRefused>().is_some(),
             ctx.data_opt::<SubscriptionsOnly>().is_some(),
         )?;
+        if let Ok(mut depths) = self.depths.lock() {
+            *depths = document_depths(&document);
+        }
         Ok(document)
     }
 
@@ -231,12 +353,24 @@ impl Extension for LimitsOfRequest {
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
         let limits = &self.settings;
-        if result.depth > limits.max_depth {
+        // Introspection has a bound of its own, so that the standard introspection query passes
+        // whatever MAX_QUERY_DEPTH is.
+        let depths = self.depths.lock().map(|d| *d).unwrap_or_default();
+        if depths.plain > limits.max_depth {
             return Err(vec![refuse(
                 code::QUERY_TOO_DEEP,
                 format!(
                     "the query is {} levels deep; at most {} are allowed",
-                    result.depth, limits.max_depth
+                    depths.plain, limits.max_depth
+                ),
+            )]);
+        }
+        if depths.introspection > MAX_INTROSPECTION_DEPTH {
+            return Err(vec![refuse(
+                code::QUERY_TOO_DEEP,
+                format!(
+                    "the introspection is {} levels deep; at most {MAX_INTROSPECTION_DEPTH} are allowed",
+                    depths.introspection
                 ),
             )]);
         }

@@ -23,12 +23,16 @@ use subscription::Subscription;
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn build_schema(limits: LimitSettings) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(limits::Limits(Arc::new(limits)))
-        .extension(error_codes::ErrorCodes)
-        // Suggestions ("did you mean ...") would help an attacker map a schema they cannot introspect.
-        .disable_suggestions()
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(limits::Limits(Arc::new(limits)))
+    .extension(error_codes::ErrorCodes)
+    // Suggestions ("did you mean ...") would help an attacker map a schema they cannot introspect.
+    .disable_suggestions()
+    .finish()
 }
 
 /// The schema in SDL, as checked in at `schema.graphql`.

@@ -547,7 +547,14 @@ async fn execute(
     } else {
         "no-store"
     };
-    match serde_json::to_vec(&response) {
+    // A request refused before execution has no `data` entry at all (GraphQL spec, "Response").
+    let body = serde_json::to_value(&response).map(|mut body| {
+        if request_error && let Some(body) = body.as_object_mut() {
+            body.remove("data");
+        }
+        body
+    });
+    match body.and_then(|body| serde_json::to_vec(&body)) {
         Ok(body) => HttpResponse::build(status)
             .content_type(response_type.content_type())
             .insert_header((header::CACHE_CONTROL, cache))

@@ -22,7 +22,7 @@ use crate::{
 };
 
 pub use observe::observe_requests;
-pub use websocket::Callers;
+pub use websocket::{Callers, SharedOperations};
 
 /// What every handler shares; built once at start-up.
 pub struct AppState {
@@ -48,6 +48,8 @@ pub struct WebSocketLimits {
     /// How often a connection with an API key checks that the key still stands.
     pub api_key_check: Duration,
     pub callers: Arc<Callers>,
+    /// Subscriptions followed by many, executed once.
+    pub shared: Arc<SharedOperations>,
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {

@@ -47,6 +47,12 @@ impl Session {
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("session without its course")).into())
     }
 
+    /// Rises with every change to the session's seats, time or place: a client that gets a
+    /// lower version than it shows ignores the older news.
+    async fn availability_version(&self) -> i32 {
+        i32::try_from(self.0.availability_version).unwrap_or(i32::MAX)
+    }
+
     /// When the session starts, as an instant (UTC).
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.starts_at

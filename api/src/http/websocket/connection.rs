@@ -20,10 +20,11 @@ use tokio::{
 use super::{
     callers::Place,
     protocol::{self, ClientMessage, Protocol, ServerMessage, Subscribe, close},
+    shared::{self, Event, Follower, Item, Publisher},
 };
 use crate::{
-    audit::AuditLog,
-    auth::Viewer,
+    audit::{self, AuditLog},
+    auth::{Viewer, policy},
     db,
     error::code,
     graphql::{
@@ -62,13 +63,6 @@ struct Outgoing {
     id: String,
     generation: u64,
     event: Event,
-}
-
-enum Event {
-    Next(Value),
-    /// Errors before any result: the operation is over, with no `complete` after it.
-    Error(Value),
-    Complete,
 }
 
 struct Connection {
@@ -319,15 +313,25 @@ impl Connection {
         }
         self.generation += 1;
         let generation = self.generation;
-        let task = tokio::spawn(run_operation(
+        let introspection = introspection_allowed(self.state.introspection, &viewer);
+        let key = shared::key(
+            &format!("{}:{introspection}", policy::access_class(&viewer)),
+            &operation.query,
+            operation.variables.as_ref(),
+            operation.operation_name.as_deref(),
+            operation.extensions.as_ref(),
+        );
+        let state = self.state.clone();
+        let executor = viewer.clone();
+        let follower = self.state.websocket.shared.follow(key, move |publisher| {
+            tokio::spawn(execute(state, executor, operation, publisher)).abort_handle()
+        });
+        let task = tokio::spawn(follow(
             self.state.clone(),
             viewer,
-            operation,
-            Outgoing {
-                id: id.clone(),
-                generation,
-                event: Event::Complete,
-            },
+            follower,
+            id.clone(),
+            generation,
             self.results.clone(),
         ));
         self.operations.insert(
@@ -382,15 +386,8 @@ impl Connection {
     }
 }
 
-/// Runs one operation to its end, handing each result to the connection. Reads of personal
-/// data are audited before their result leaves, as over HTTP.
-async fn run_operation(
-    state: Arc<AppState>,
-    viewer: Viewer,
-    operation: Subscribe,
-    done: Outgoing,
-    results: mpsc::Sender<Outgoing>,
-) {
+/// Runs one operation to its end for every subscriber that shares it (see `shared`).
+async fn execute(state: Arc<AppState>, viewer: Viewer, operation: Subscribe, publisher: Publisher) {
     let audit = Arc::new(AuditLog::default());
     let mut request = async_graphql::Request::new(operation.query)
         .data(RequestData::new(
@@ -418,25 +415,8 @@ async fn run_operation(
     }
     let mut stream = state.schema.execute_stream(request);
     let mut delivered = false;
-    let outgoing = |event| Outgoing {
-        id: done.id.clone(),
-        generation: done.generation,
-        event,
-    };
     while let Some(mut response) = stream.next().await {
         error_codes::complete_codes(&mut response.errors);
-        if let Err(error) = audit
-            .write(&state.services.db, &viewer, chrono::Utc::now())
-            .await
-        {
-            tracing::error!(error = %error, "could not write the audit trail; a subscription result is withheld");
-            let unavailable = json!([{
-                "message": "the subscription cannot go on right now; subscribe again later",
-                "extensions": { "code": code::INTERNAL },
-            }]);
-            let _ = results.send(outgoing(Event::Error(unavailable))).await;
-            return;
-        }
         let refused = !delivered && is_request_error(&response);
         delivered = true;
         let event = if refused {
@@ -446,15 +426,67 @@ async fn run_operation(
                 Ok(payload) => Event::Next(payload),
                 Err(error) => {
                     tracing::error!(error = %error, "could not serialise a subscription result");
-                    return;
+                    Event::Error(unavailable())
                 }
             }
         };
-        if results.send(outgoing(event)).await.is_err() || refused {
+        let last = event.is_last();
+        let item = Item {
+            event,
+            audit: audit.take().unwrap_or_default(),
+        };
+        if !publisher.publish(item) || last {
             return;
         }
     }
-    let _ = results.send(done).await;
+    publisher.publish(Item {
+        event: Event::Complete,
+        audit: Vec::new(),
+    });
+}
+
+/// Hands a shared execution's results to one subscriber, each read of personal data on the
+/// subscriber's own audit trail before it leaves.
+async fn follow(
+    state: Arc<AppState>,
+    viewer: Viewer,
+    mut follower: Follower,
+    id: String,
+    generation: u64,
+    results: mpsc::Sender<Outgoing>,
+) {
+    while let Some(item) = follower.next().await {
+        let written = audit::write_entries(
+            &state.services.db,
+            item.audit.clone(),
+            &viewer,
+            chrono::Utc::now(),
+        )
+        .await;
+        let event = match written {
+            Ok(()) => item.event.clone(),
+            Err(error) => {
+                tracing::error!(error = %error, "could not write the audit trail; a subscription result is withheld");
+                Event::Error(unavailable())
+            }
+        };
+        let last = event.is_last();
+        let outgoing = Outgoing {
+            id: id.clone(),
+            generation,
+            event,
+        };
+        if results.send(outgoing).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+fn unavailable() -> Value {
+    json!([{
+        "message": "the subscription cannot go on right now; subscribe again later",
+        "extensions": { "code": code::INTERNAL },
+    }])
 }
 
 /// An operation refused before it ran: it did not parse or validate, or a limit refused it.

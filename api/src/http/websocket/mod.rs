@@ -12,10 +12,12 @@
 mod callers;
 mod connection;
 mod protocol;
+mod shared;
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 
 pub use callers::Callers;
+pub use shared::SharedOperations;
 
 use super::{
     AppState,

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use async_graphql::{Context, ID, SimpleObject, Subscription};
+use async_graphql::{Context, ID, MergedSubscription, SimpleObject, Subscription};
 use futures_util::{Stream, stream};
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -27,8 +27,16 @@ use crate::{
     live::{Heard, Live, LiveChange, Standings},
 };
 
+mod updates;
+
+/// Every subscription: the current ones (`updates`, objects a normalised cache updates by id)
+/// and the deprecated ones they replace.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(updates::UpdateSubscription, AvailabilitySubscription);
+
+/// The first subscriptions, answering with types of their own; deprecated.
 #[derive(Default)]
-pub struct Subscription;
+pub struct AvailabilitySubscription;
 
 /// A session's seats at one moment.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
@@ -177,14 +185,32 @@ impl<T> Watch<T> {
     }
 }
 
+/// The participant a subscriber of their own enrolment is.
+fn participant_of(viewer: &Viewer) -> Result<Uuid, ApiError> {
+    match viewer {
+        Viewer::Anonymous => Err(ApiError::Unauthenticated),
+        Viewer::Person {
+            role: Role::Participant,
+            participant_id: Some(own),
+            ..
+        } => Ok(*own),
+        _ => Err(ApiError::ForbiddenTo(
+            "participants follow their own enrolments",
+        )),
+    }
+}
+
 fn gone(what: &'static str) -> async_graphql::Error {
     FieldError::from(ApiError::NotFound { what }).into()
 }
 
 #[Subscription]
-impl Subscription {
+impl AvailabilitySubscription {
     /// A session's seats left and waiting list: now, and whenever they change. Public, like the
     /// session itself.
+    #[graphql(
+        deprecation = "use `sessionUpdated`: it answers with the `Session`, which a normalised cache updates by its id"
+    )]
     async fn session_availability(
         &self,
         ctx: &Context<'_>,
@@ -275,6 +301,9 @@ impl Subscription {
 
     /// The caller's own enrolment: its status and waiting-list place now, and whenever they
     /// change. Participants only.
+    #[graphql(
+        deprecation = "use `myEnrolmentUpdated`: it answers with the `Enrolment`, which a normalised cache updates by its id"
+    )]
     async fn my_enrolment(
         &self,
         ctx: &Context<'_>,
@@ -282,19 +311,7 @@ impl Subscription {
     ) -> FieldResult<impl Stream<Item = async_graphql::Result<EnrolmentUpdate>> + use<>> {
         let id = EnrolmentId::from_global(&enrolment_id, "enrolmentId")?.0;
         let data = request_data(ctx)?;
-        let own = match &data.viewer {
-            Viewer::Anonymous => return Err(ApiError::Unauthenticated.into()),
-            Viewer::Person {
-                role: Role::Participant,
-                participant_id: Some(own),
-                ..
-            } => *own,
-            _ => {
-                return Err(
-                    ApiError::ForbiddenTo("participants follow their own enrolments").into(),
-                );
-            }
-        };
+        let own = participant_of(&data.viewer)?;
         let db = data.db.clone();
         let receiver = data.live.subscribe();
         let not_found = ApiError::NotFound { what: "enrolment" };

@@ -1,0 +1,100 @@
+//! Introspection by its own rules: the standard introspection query that GraphiQL, code
+//! generators and API tools send passes whatever `MAX_QUERY_DEPTH` is; hostile introspection is
+//! still refused with a code.
+
+use reqwest::header;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// `getIntrospectionQuery()` of graphql-js 16.15 with every option on (descriptions,
+/// specifiedByUrl, directiveIsRepeatable, schemaDescription, inputValueDeprecation, oneOf).
+const STANDARD: &str = include_str!("fixtures/introspection-graphql-js-16.graphql");
+
+#[tokio::test]
+async fn the_standard_introspection_query_passes_whatever_the_depth_limit() {
+    for max_depth in [12, 5] {
+        let app = spawn_app_with(|settings| settings.limits.max_depth = max_depth).await;
+        let body = app.graphql(STANDARD, json!({})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let types = body["data"]["__schema"]["types"].as_array().unwrap();
+        assert!(types.iter().any(|t| t["name"] == "Course"));
+        // The depth limit still holds for everything else.
+        let deep =
+            "{ courses { edges { node { sessions { edges { node { course { title } } } } } } } }";
+        if max_depth < 9 {
+            let refused = app.graphql(deep, json!({})).await;
+            assert_eq!(error_code(&refused), "QUERY_TOO_DEEP");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_introspection_is_refused_with_a_code() {
+    let app = spawn_app().await;
+    let chain = "ofType { ".repeat(24) + "name" + &" }".repeat(24);
+    let long_chain =
+        format!("{{ __type(name: \"Course\") {{ fields {{ type {{ {chain} }} }} }} }}");
+    assert_eq!(
+        error_code(&app.graphql(&long_chain, json!({})).await),
+        "QUERY_TOO_DEEP"
+    );
+
+    let lookups: String = (0..12)
+        .map(|n| format!("t{n}: __type(name: \"Course\") {{ name }} "))
+        .collect();
+    let roomy = spawn_app_with(|settings| settings.limits.max_root_fields = 20).await;
+    let many = roomy.graphql(&format!("{{ {lookups} }}"), json!({})).await;
+    assert_eq!(error_code(&many), "QUERY_TOO_COSTLY", "{many}");
+
+    let twice = app
+        .graphql(
+            "{ a: __schema { types { name } } b: __schema { types { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&twice), "QUERY_TOO_COSTLY", "{twice}");
+
+    let aliases: String = (0..31)
+        .map(|n| format!("k{n}: types {{ name }} "))
+        .collect();
+    let aliased = app
+        .graphql(&format!("{{ __schema {{ {aliases} }} }}"), json!({}))
+        .await;
+    assert_eq!(error_code(&aliased), "TOO_MANY_ALIASES");
+
+    // A fragment spread many times is measured once, and the depth holds through fragments.
+    let bomb = format!(
+        "{{ courses {{ ...A }} }} fragment A on CourseConnection {{ {} }}",
+        (0..20)
+            .map(|n| format!(
+                "e{n}: edges {{ node {{ provider {{ {} }} }} }}",
+                "parent { ".repeat(12) + "name" + &" }".repeat(12)
+            ))
+            .collect::<String>()
+    );
+    let body = app.graphql(&bomb, json!({})).await;
+    assert!(
+        ["QUERY_TOO_DEEP", "TOO_MANY_ALIASES"].contains(&error_code(&body)),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_refused_before_execution_has_no_data_entry() {
+    let app = spawn_app().await;
+    for query in ["{ courses {", "{ noSuchField }"] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header(header::ACCEPT, "application/graphql-response+json")
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("data").is_none(), "{body}");
+        assert!(body["errors"][0]["extensions"]["code"].is_string());
+    }
+}
