@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args, ValueEnum};
 
+use crate::http::client_address::ForwardedHeader;
+
 /// The defaults, in one place for the flags and for `Settings::for_database`.
 mod defaults {
     pub const DATABASE_MAX_CONNECTIONS: u32 = 10;
@@ -259,6 +261,11 @@ pub struct LimitSettings {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
 
+    /// The header trusted proxies write the client's address in: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239); the other one is ignored.
+    #[arg(long, env = "FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: ForwardedHeader,
+
     /// Open connections one client address may have (trusted proxies excepted); more answer 429.
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = defaults::MAX_CONNECTIONS_PER_ADDRESS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_connections_per_address: usize,
@@ -325,6 +332,7 @@ impl Default for LimitSettings {
             rate_limit_anonymous_per_minute: defaults::RATE_LIMIT_ANONYMOUS_PER_MINUTE,
             failed_credentials_per_minute: defaults::RATE_LIMIT_FAILED_CREDENTIALS_PER_MINUTE,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             max_connections_per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
             header_timeout_ms: defaults::REQUEST_HEADER_TIMEOUT_MS,
             body_timeout_ms: defaults::REQUEST_BODY_TIMEOUT_MS,

@@ -47,10 +47,11 @@ pub enum LiveChange {
         id: Uuid,
         status: EnrolmentStatus,
     },
-    /// A course was published, unpublished or archived: who may see it, and its sessions, may
-    /// have changed.
+    /// A course was published, unpublished or archived: who may see it, and its sessions, has
+    /// changed. It says which way, so no subscriber has to read the course again.
     Course {
         id: Uuid,
+        published: bool,
     },
     /// Changes may have been missed (a subscriber fell behind, the database connection was
     /// lost): every subscriber re-reads what it shows.

@@ -24,6 +24,21 @@ fn private_options() -> std::fs::OpenOptions {
     options
 }
 
+/// Takes read and write away from group and others on a file or folder that exists already
+/// (made before the service kept its files private, or by hand).
+pub fn tighten(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = std::fs::metadata(path)?;
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates an empty file readable by its owner only, unless it exists already.
 pub fn create_file_if_missing(path: &Path) -> io::Result<()> {
     match private_options().write(true).create_new(true).open(path) {

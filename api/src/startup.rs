@@ -67,7 +67,10 @@ impl Application {
                     Environment::Development => Introspection::Everyone,
                     Environment::Production => Introspection::Authenticated,
                 });
-        let trusted_proxies = TrustedProxies::parse(&settings.limits.trusted_proxies)?;
+        let trusted_proxies = TrustedProxies::parse(
+            &settings.limits.trusted_proxies,
+            settings.limits.forwarded_header,
+        )?;
         let listener = TcpListener::bind(settings.listen_addr)
             .with_context(|| format!("binding {}", settings.listen_addr))?;
         let address = listener.local_addr().context("reading the bound address")?;

@@ -194,3 +194,39 @@ async fn a_websocket_message_larger_than_a_request_body_closes_the_connection() 
     assert_eq!(closed["code"], 1009, "{closed}");
     still_alive(&app).await;
 }
+
+#[tokio::test]
+async fn a_long_chain_of_fragments_is_refused_and_the_service_lives() {
+    let app = spawn_app().await;
+    // Each fragment spreads the next: one level of text, a long way for anything that follows.
+    let chain: String = (0..20_000)
+        .map(|n| format!("fragment f{n} on Query {{ ...f{} }} ", n + 1))
+        .collect();
+    let query = format!("{{ ...f0 }} {chain} fragment f20000 on Query {{ __typename }}");
+    let (status, body) = post(&app, &query).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // The parser's own bound on recursion through fragments (32) may speak first.
+    assert!(
+        ["DOCUMENT_TOO_NESTED", "GRAPHQL_PARSE_FAILED"].contains(&error_code(&body)),
+        "{body}"
+    );
+    // And fragments that nest, each a little deeper, through the chain.
+    let nested: String = (0..200)
+        .map(|n| {
+            format!(
+                "fragment g{n} on Course {{ provider {{ courses: __typename }} ...g{} }} ",
+                n + 1
+            )
+        })
+        .collect();
+    let query = format!(
+        "{{ courses {{ edges {{ node {{ ...g0 }} }} }} }} {nested} fragment g200 on Course {{ id }}"
+    );
+    let (status, body) = post(&app, &query).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        ["DOCUMENT_TOO_NESTED", "GRAPHQL_PARSE_FAILED"].contains(&error_code(&body)),
+        "{body}"
+    );
+    still_alive(&app).await;
+}

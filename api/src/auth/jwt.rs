@@ -238,6 +238,8 @@ impl JwtKeys {
 fn development_secret(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join(DEV_SECRET_FILE);
     if let Ok(secret) = std::fs::read_to_string(&path) {
+        let _ = crate::private_files::tighten(data_dir);
+        let _ = crate::private_files::tighten(&path);
         return Ok(secret.trim().to_owned());
     }
     crate::private_files::create_dir_all(data_dir)

@@ -841,6 +841,9 @@ async fn create_participant(
         return Err(participant_exists());
     }
     let skeleton = details.email.skeleton();
+    // Two bookings of look-alike addresses at once must not both pass the check: they wait for
+    // each other here (SQLite holds its write lock from BEGIN already).
+    people::lock_skeleton(txn, &skeleton).await?;
     if !details.allow_confusable && people::has_look_alike(txn, &skeleton).await? {
         return Err(Refusal::new(
             UserErrorCode::EmailConfusable,

@@ -59,8 +59,16 @@ pub async fn connect(
     // The database holds personal data: its file is the service's alone (SQLite gives its
     // journal and WAL files the same permissions).
     if let Some(path) = sqlite_file(url) {
-        crate::private_files::create_file_if_missing(std::path::Path::new(path))
-            .with_context(|| format!("creating the SQLite database {path}"))?;
+        let path = std::path::Path::new(path);
+        crate::private_files::create_file_if_missing(path)
+            .and_then(|()| crate::private_files::tighten(path))
+            .with_context(|| format!("making the SQLite database {} private", path.display()))?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            // They may not exist; when they do, they hold the same data.
+            let _ = crate::private_files::tighten(std::path::Path::new(&companion));
+        }
     }
     let mut options = ConnectOptions::new(url);
     options

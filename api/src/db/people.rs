@@ -3,8 +3,8 @@
 
 use entity::{enrolment, enrolment_change, municipality, participant};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -78,9 +78,26 @@ pub async fn has_look_alike(db: &impl ConnectionTrait, skeleton: &str) -> Result
     Ok(found.is_some())
 }
 
-/// Computes the skeletons of addresses stored before skeletons were kept; run at start, cheap
-/// when there are none.
+/// Holds, until the transaction ends, the right to add an address with this skeleton: on
+/// PostgreSQL an advisory lock on its hash; SQLite's write lock is held from BEGIN already.
+pub async fn lock_skeleton(db: &impl ConnectionTrait, skeleton: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+        [skeleton.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Brings addresses stored before they were normalised into their normal form (unless another
+/// record has that form already) and computes their skeletons; run at start, one statement when
+/// there is nothing to do.
 pub async fn fill_missing_skeletons(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use crate::domain::email::{normalise, skeleton_of};
     let missing: Vec<(Uuid, String)> = participant::Entity::find()
         .select_only()
         .column(participant::Column::Id)
@@ -90,12 +107,23 @@ pub async fn fill_missing_skeletons(db: &impl ConnectionTrait) -> Result<u64, Db
         .all(db)
         .await?;
     for (id, email) in &missing {
-        let skeleton = crate::domain::email::skeleton_of(&crate::domain::email::normalise(email));
-        participant::Entity::update_many()
-            .col_expr(participant::Column::EmailSkeleton, Expr::value(skeleton))
-            .filter(participant::Column::Id.eq(*id))
-            .exec(db)
-            .await?;
+        let normal = normalise(email);
+        let mut update = participant::Entity::update_many()
+            .col_expr(
+                participant::Column::EmailSkeleton,
+                Expr::value(skeleton_of(&normal)),
+            )
+            .filter(participant::Column::Id.eq(*id));
+        let taken = participant::Entity::find()
+            .filter(participant::Column::Email.eq(normal.as_str()))
+            .filter(participant::Column::Id.ne(*id))
+            .one(db)
+            .await?
+            .is_some();
+        if normal != *email && !taken {
+            update = update.col_expr(participant::Column::Email, Expr::value(normal));
+        }
+        update.exec(db).await?;
     }
     Ok(missing.len() as u64)
 }

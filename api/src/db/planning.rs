@@ -192,7 +192,10 @@ pub async fn set_course_status(
     };
     change.audit_change(action, "Course", &[id]).await?;
     // Subscribers to its sessions check again whether they may still see them.
-    change.live.push(LiveChange::Course { id });
+    change.live.push(LiveChange::Course {
+        id,
+        published: status == CourseStatus::Published,
+    });
     change.finish(live, Outcome::for_record(id)).await
 }
 

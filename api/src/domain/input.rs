@@ -10,11 +10,17 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Invisible characters: zero-width spaces and joiners, word joiners, the byte-order mark, the
-/// soft hyphen. In a name or an address they make two that look the same differ; free text may
-/// keep the joiners that emoji and some scripts need.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+/// Invisible characters: Unicode's Default_Ignorable_Code_Point (zero-width spaces and
+/// joiners, word joiners, fillers, variation selectors, tags, the byte-order mark, the soft
+/// hyphen). In a name or an address they make two that look the same differ; free text may keep
+/// the joiners and selectors that emoji and some scripts need.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// Free text from a client: trimmed, empty as none, at most `max` characters, and no control

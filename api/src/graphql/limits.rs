@@ -83,73 +83,142 @@ impl Shape {
     }
 }
 
-/// How deep a document nests: its own fields, and (apart) the introspection under `__schema`
-/// and `__type`, each by the rule of `MAX_QUERY_DEPTH`: every field a level, fragments inlined.
+/// How deep a document nests with its fragments inlined: its own fields, and (apart) the
+/// introspection under `__schema` and `__type`, each by the rule of `MAX_QUERY_DEPTH` (every
+/// field a level), and the longest chain of fragments spreading fragments.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Depths {
     pub plain: usize,
     pub introspection: usize,
+    pub chain: usize,
+}
+
+impl Depths {
+    fn max(self, other: Self) -> Self {
+        Self {
+            plain: self.plain.max(other.plain),
+            introspection: self.introspection.max(other.introspection),
+            chain: self.chain.max(other.chain),
+        }
+    }
 }
 
 fn is_introspection(name: &str) -> bool {
     matches!(name, "__schema" | "__type")
 }
 
-/// The depths of a selection set. Fragments are measured once each (a document that spreads
-/// one fragment many times costs no more to measure); a fragment that spreads itself, which
-/// validation refuses anyway, counts as empty.
-fn depths<'a>(
-    set: &'a SelectionSet,
-    document: &'a ExecutableDocument,
-    known: &mut HashMap<&'a str, Depths>,
-    open: &mut Vec<&'a str>,
-) -> Depths {
-    let mut deepest = Depths::default();
-    for selection in &set.items {
-        let found = match &selection.node {
-            Selection::Field(field) => {
-                let inner = depths(&field.node.selection_set.node, document, known, open);
-                if is_introspection(field.node.name.node.as_str()) {
-                    Depths {
-                        plain: 0,
-                        introspection: 1 + inner.plain.max(inner.introspection),
-                    }
-                } else {
-                    Depths {
-                        plain: 1 + inner.plain,
-                        introspection: inner.introspection,
-                    }
-                }
-            }
-            Selection::InlineFragment(fragment) => {
-                depths(&fragment.node.selection_set.node, document, known, open)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                match (known.get(name), document.fragments.get(name)) {
-                    (Some(depths), _) => *depths,
-                    (None, Some(fragment)) if !open.contains(&name) => {
-                        open.push(name);
-                        let measured =
-                            depths(&fragment.node.selection_set.node, document, known, open);
-                        open.pop();
-                        known.insert(name, measured);
-                        measured
-                    }
-                    _ => Depths::default(),
-                }
-            }
-        };
-        deepest.plain = deepest.plain.max(found.plain);
-        deepest.introspection = deepest.introspection.max(found.introspection);
-    }
-    deepest
+/// One selection set measured without following its fragment spreads: its own depths, and for
+/// each spread how deep it stands (and whether under introspection).
+#[derive(Default)]
+struct Local<'a> {
+    depths: Depths,
+    spreads: Vec<(usize, bool, &'a str)>,
 }
 
-/// The depths of the deepest operation of a document.
+/// Measures a selection set of one definition. It recurses only as deep as the text nests,
+/// which `nesting` bounds before anything parses.
+fn measure_local<'a>(
+    set: &'a SelectionSet,
+    level: usize,
+    introspecting: bool,
+    local: &mut Local<'a>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let level = level + 1;
+                let introspecting =
+                    introspecting || is_introspection(field.node.name.node.as_str());
+                if introspecting {
+                    local.depths.introspection = local.depths.introspection.max(level);
+                } else {
+                    local.depths.plain = local.depths.plain.max(level);
+                }
+                measure_local(&field.node.selection_set.node, level, introspecting, local);
+            }
+            Selection::InlineFragment(fragment) => {
+                measure_local(
+                    &fragment.node.selection_set.node,
+                    level,
+                    introspecting,
+                    local,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                local.spreads.push((
+                    level,
+                    introspecting,
+                    spread.node.fragment_name.node.as_str(),
+                ));
+            }
+        }
+    }
+}
+
+/// The depths of a definition, given the depths of the fragments it spreads.
+fn resolve(local: &Local<'_>, known: &HashMap<&str, Depths>) -> Depths {
+    local
+        .spreads
+        .iter()
+        .fold(local.depths, |depths, (level, introspecting, name)| {
+            // A fragment not measured (unknown, or spreading itself) counts as empty: validation
+            // refuses such documents anyway.
+            let inner = known.get(name).copied().unwrap_or_default();
+            let through = if *introspecting {
+                Depths {
+                    plain: 0,
+                    introspection: level + inner.plain.max(inner.introspection),
+                    chain: inner.chain + 1,
+                }
+            } else {
+                Depths {
+                    plain: level + inner.plain,
+                    introspection: inner.introspection,
+                    chain: inner.chain + 1,
+                }
+            };
+            depths.max(through)
+        })
+}
+
+/// The depths of the deepest operation of a document, fragments inlined. Fragments are measured
+/// once each and in order of their spreads, with a stack of our own rather than recursion, so a
+/// document of fragments that spread each other in a long chain (or many times over) costs no
+/// stack and little time to measure.
 pub fn document_depths(document: &ExecutableDocument) -> Depths {
-    let mut known = HashMap::new();
-    let mut open = Vec::new();
+    let locals: HashMap<&str, Local<'_>> = document
+        .fragments
+        .iter()
+        .map(|(name, fragment)| {
+            let mut local = Local::default();
+            measure_local(&fragment.node.selection_set.node, 0, false, &mut local);
+            (name.as_str(), local)
+        })
+        .collect();
+    let mut known: HashMap<&str, Depths> = HashMap::new();
+    let mut open: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for start in locals.keys() {
+        let mut stack = vec![(*start, false)];
+        while let Some((name, children_done)) = stack.pop() {
+            if known.contains_key(name) {
+                continue;
+            }
+            let Some(local) = locals.get(name) else {
+                continue;
+            };
+            if children_done {
+                open.remove(name);
+                known.insert(name, resolve(local, &known));
+            } else if open.insert(name) {
+                stack.push((name, true));
+                for (_, _, child) in &local.spreads {
+                    if !known.contains_key(child) && !open.contains(child) {
+                        stack.push((child, false));
+                    }
+                }
+            }
+        }
+    }
     let operations: Vec<_> = match &document.operations {
         DocumentOperations::Single(operation) => vec![operation],
         DocumentOperations::Multiple(operations) => operations.values().collect(),
@@ -157,17 +226,11 @@ pub fn document_depths(document: &ExecutableDocument) -> Depths {
     operations
         .into_iter()
         .map(|operation| {
-            depths(
-                &operation.node.selection_set.node,
-                document,
-                &mut known,
-                &mut open,
-            )
+            let mut local = Local::default();
+            measure_local(&operation.node.selection_set.node, 0, false, &mut local);
+            resolve(&local, &known)
         })
-        .fold(Depths::default(), |a, b| Depths {
-            plain: a.plain.max(b.plain),
-            introspection: a.introspection.max(b.introspection),
-        })
+        .fold(Depths::default(), Depths::max)
 }
 
 /// Put in a request's data when its caller may not use introspection.
@@ -340,8 +403,21 @@ impl Extension for LimitsOfRequest {
             ctx.data_opt::<IntrospectionRefused>().is_some(),
             ctx.data_opt::<SubscriptionsOnly>().is_some(),
         )?;
-        if let Ok(mut depths) = self.depths.lock() {
-            *depths = document_depths(&document);
+        // Validation recurses through fragments as they are inlined, and along chains of fragments
+        // spreading fragments: both are bounded like the text before it runs.
+        let depths = document_depths(&document);
+        let deepest = depths.plain.max(depths.introspection).max(depths.chain);
+        if deepest > nesting::MAX_NESTING {
+            return Err(refuse(
+                code::DOCUMENT_TOO_NESTED,
+                format!(
+                    "the document nests {deepest} levels deep through its fragments; at most {} are allowed",
+                    nesting::MAX_NESTING
+                ),
+            ));
+        }
+        if let Ok(mut measured) = self.depths.lock() {
+            *measured = depths;
         }
         Ok(document)
     }

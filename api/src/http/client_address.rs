@@ -1,10 +1,15 @@
 //! The address a request comes from, for rate limits and connection caps.
 //!
 //! Behind a load balancer every connection comes from the balancer. Only when the connection's
-//! peer is one of `TRUSTED_PROXIES` are its forwarding headers believed: `Forwarded` (RFC 7239)
-//! or else `X-Forwarded-For`, read from the right, where the nearest proxy wrote, skipping
-//! addresses of trusted proxies; the first address that is not one is the client. Anyone else's
-//! forwarding headers are ignored, so a client cannot choose its own address.
+//! peer is one of `TRUSTED_PROXIES` is its forwarding header believed, and only the one header
+//! the proxies write (`FORWARDED_HEADER`: `X-Forwarded-For` by default, or `Forwarded` of RFC
+//! 7239; most balancers pass the other one on from the client untouched). It is read from the
+//! right, where the nearest proxy wrote, skipping addresses of trusted proxies; the first address
+//! that is not one is the client. Anyone else's forwarding headers are ignored, so a client
+//! cannot choose its own address.
+//!
+//! Limits count an IPv6 client by its /64 network: one subscriber line holds a whole /64, and
+//! counting its 2^64 addresses apart would count nothing.
 
 use std::net::IpAddr;
 
@@ -78,14 +83,39 @@ fn prefix_matches(network: &[u8], ip: &[u8], prefix: u8) -> bool {
     (network[whole] & mask) == (ip[whole] & mask)
 }
 
-/// The proxies whose forwarding headers are believed.
+/// The header trusted proxies write the client's address in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1`.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
+/// The key limits count a client by: its IPv4 address, or its IPv6 /64 network.
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+        v4 => v4,
+    }
+}
+
+/// The proxies whose forwarding header is believed.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<Network>);
+pub struct TrustedProxies {
+    networks: Vec<Network>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
     /// Parses the `TRUSTED_PROXIES` setting; a malformed entry stops the start.
-    pub fn parse(entries: &[String]) -> anyhow::Result<Self> {
-        entries
+    pub fn parse(entries: &[String], header: ForwardedHeader) -> anyhow::Result<Self> {
+        let networks = entries
             .iter()
             .filter(|entry| !entry.trim().is_empty())
             .map(|entry| {
@@ -93,12 +123,12 @@ impl TrustedProxies {
                     .parse::<Network>()
                     .map_err(|error| anyhow::anyhow!("TRUSTED_PROXIES: {error}"))
             })
-            .collect::<anyhow::Result<Vec<_>>>()
-            .map(Self)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self { networks, header })
     }
 
     pub fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|network| network.contains(ip))
+        self.networks.iter().any(|network| network.contains(ip))
     }
 
     /// The client's address: the peer's, or, when the peer is a trusted proxy, what it forwarded.
@@ -107,7 +137,7 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let forwarded = forwarded_for(headers);
+        let forwarded = forwarded_for(headers, self.header);
         // From the right: the nearest hop first. All trusted: the farthest one is the client.
         let mut client = peer;
         for address in forwarded.into_iter().rev() {
@@ -124,25 +154,21 @@ impl TrustedProxies {
     }
 }
 
-/// The chain of forwarded addresses, farthest first: `Forwarded` when present, else
-/// `X-Forwarded-For`. An entry that is not an address (`unknown`, an obfuscated name) ends the
-/// chain there, as nothing beyond it can be believed.
-fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
+/// The chain of forwarded addresses in the header the proxies write, farthest first. An entry
+/// that is not an address (`unknown`, an obfuscated name) ends the chain there, as nothing beyond
+/// it can be believed.
+fn forwarded_for(headers: &HeaderMap, header: ForwardedHeader) -> Vec<IpAddr> {
+    let name = match header {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => "forwarded",
+    };
+    let elements = headers
+        .get_all(name)
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .collect();
-    let entries: Vec<String> = if forwarded.is_empty() {
-        headers
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(|entry| entry.trim().to_owned())
-            .collect()
-    } else {
-        forwarded
-            .iter()
+        .flat_map(|value| value.split(','));
+    let entries: Vec<String> = match header {
+        ForwardedHeader::XForwardedFor => elements.map(|entry| entry.trim().to_owned()).collect(),
+        ForwardedHeader::Forwarded => elements
             .map(|element| {
                 element
                     .split(';')
@@ -154,7 +180,7 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
                     })
                     .unwrap_or_default()
             })
-            .collect()
+            .collect(),
     };
     let mut chain: Vec<IpAddr> = Vec::new();
     for entry in entries {
@@ -182,6 +208,19 @@ fn parse_node(text: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use actix_web::http::header::{HeaderName, HeaderValue};
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:aaaa::1")),
+            limit_key(ip("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            limit_key(ip("2001:db8:1:2::1")),
+            limit_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(limit_key(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+    }
 
     use super::*;
 
@@ -216,7 +255,8 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
-        let proxies = TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap_or_default();
+        let proxies = TrustedProxies::parse(&["10.0.0.0/8".into()], ForwardedHeader::default())
+            .unwrap_or_default();
         let spoofed = headers(&[("x-forwarded-for", "1.2.3.4")]);
         assert_eq!(
             proxies.client_of(Some(ip("203.0.113.9")), &spoofed),
@@ -226,14 +266,23 @@ mod tests {
 
     #[test]
     fn a_trusted_proxy_forwards_the_nearest_untrusted_address() {
+        let trusted = ["10.0.0.0/8".to_owned(), "127.0.0.1".to_owned()];
         let proxies =
-            TrustedProxies::parse(&["10.0.0.0/8".into(), "127.0.0.1".into()]).unwrap_or_default();
+            TrustedProxies::parse(&trusted, ForwardedHeader::XForwardedFor).unwrap_or_default();
         // The client prepended a lie; the proxies appended what they saw.
         let chain = headers(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.0.0.2")]);
         assert_eq!(
             proxies.client_of(Some(ip("10.0.0.1")), &chain),
             Some(ip("198.51.100.7"))
         );
+        // The header the proxies do not write is the client's own: ignored.
+        let smuggled = headers(&[("forwarded", "for=1.2.3.4")]);
+        assert_eq!(
+            proxies.client_of(Some(ip("10.0.0.1")), &smuggled),
+            Some(ip("10.0.0.1"))
+        );
+        let proxies =
+            TrustedProxies::parse(&trusted, ForwardedHeader::Forwarded).unwrap_or_default();
         let forwarded = headers(&[(
             "forwarded",
             "for=1.2.3.4, for=\"[2001:db8::7]:4711\";proto=https, for=10.0.0.2",

@@ -21,7 +21,7 @@ use actix_web::{
 };
 use serde_json::json;
 
-use super::client_address::TrustedProxies;
+use super::client_address::{TrustedProxies, limit_key};
 use crate::error::code;
 
 /// Open connections by address.
@@ -45,6 +45,7 @@ impl ConnectionCounts {
         if self.trusted.trusts(ip) {
             return None;
         }
+        let ip = limit_key(ip);
         let mut open = self.open.lock().ok()?;
         let count = open.entry(ip).or_default();
         *count += 1;

@@ -16,6 +16,7 @@ use governor::{
     clock::{Clock, DefaultClock},
 };
 
+use super::client_address::limit_key;
 use crate::auth::Viewer;
 
 pub struct RateLimits {
@@ -41,7 +42,10 @@ pub fn caller_key(viewer: &Viewer, ip: Option<IpAddr>) -> String {
 }
 
 fn address_key(ip: Option<IpAddr>) -> String {
-    ip.map_or_else(|| "ip:unknown".to_owned(), |ip| format!("ip:{ip}"))
+    ip.map_or_else(
+        || "ip:unknown".to_owned(),
+        |ip| format!("ip:{}", limit_key(ip)),
+    )
 }
 
 impl RateLimits {
@@ -98,7 +102,7 @@ impl RateLimits {
     /// credential it sends, right or wrong, is answered 429 until the wait is over, so the answer
     /// tells nothing about a guess.
     pub fn check_credentials_allowed(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
-        let (Some(ip), Ok(blocked)) = (ip, self.blocked.lock()) else {
+        let (Some(ip), Ok(blocked)) = (ip.map(limit_key), self.blocked.lock()) else {
             return Ok(());
         };
         match blocked.get(&ip) {
@@ -114,7 +118,7 @@ impl RateLimits {
     /// address must wait.
     pub fn note_failed_credentials(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
         let result = self.take(&self.failed_credentials, &address_key(ip));
-        if let (Err(wait), Some(ip)) = (result, ip)
+        if let (Err(wait), Some(ip)) = (result, ip.map(limit_key))
             && let Ok(mut blocked) = self.blocked.lock()
         {
             blocked.insert(ip, Instant::now() + wait);

@@ -57,6 +57,13 @@ impl Mailer {
                 .mail_outbox_dir
                 .clone()
                 .unwrap_or_else(|| data_dir.join("outbox"));
+            // Messages written before the service kept its files private become private too.
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                let _ = private_files::tighten(&dir);
+                for entry in entries.flatten() {
+                    let _ = private_files::tighten(&entry.path());
+                }
+            }
             return Ok(Self::Files(dir));
         };
         let builder = match settings.smtp_tls {

@@ -278,9 +278,12 @@ impl AvailabilitySubscription {
                             }));
                         }
                         // No longer visible: the subscription ends as if the session were gone.
-                        LiveChange::Course { id: changed }
-                            if changed == course_id
-                                && !still_visible(&viewer, &watch.db, course_id).await =>
+                        LiveChange::Course {
+                            id: changed,
+                            published,
+                        } if changed == course_id
+                            && !published
+                            && !policy::can_see_unpublished(&viewer) =>
                         {
                             watch.pending = Some(Err(gone("session")));
                         }

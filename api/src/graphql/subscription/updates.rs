@@ -15,6 +15,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{Watch, gone, next_change, participant_of, standings, still_visible, until_read};
 use crate::{
+    auth::policy,
     db::{
         loaders::{self, Loaders, SeatsOf, WaitingPlaceOf},
         people,
@@ -113,9 +114,12 @@ impl UpdateSubscription {
                                     watch.pending = Some(Ok(session.0));
                                 }
                             }
-                            LiveChange::Course { id: changed }
-                                if changed == course_id
-                                    && !still_visible(&viewer, &watch.db, course_id).await =>
+                            LiveChange::Course {
+                                id: changed,
+                                published,
+                            } if changed == course_id
+                                && !published
+                                && !policy::can_see_unpublished(&viewer) =>
                             {
                                 watch.pending = Some(Err(gone("session")));
                             }

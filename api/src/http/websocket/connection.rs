@@ -42,6 +42,8 @@ use crate::{
 const KEEP_ALIVE: Duration = Duration::from_secs(20);
 /// A client not heard from this long (not even a pong) is gone.
 const SILENCE: Duration = Duration::from_secs(60);
+/// Longest one write to the client may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Results waiting to be written before operations have to wait.
 const BACKLOG: usize = 64;
 
@@ -123,7 +125,7 @@ pub async fn serve(
                         ending(close::BAD_REQUEST, "binary messages are not part of the protocol")
                     }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if connection.session.pong(&bytes).await.is_err() {
+                        if within(connection.session.pong(&bytes)).await.is_err() {
                             break None;
                         }
                         None
@@ -155,13 +157,13 @@ pub async fn serve(
                 if last_heard.elapsed() > SILENCE {
                     break ending(close::GOING_AWAY, "no answer to keep-alives");
                 }
-                let sent = match connection.protocol {
-                    Protocol::TransportWs => connection.session.ping(b"").await,
-                    Protocol::Legacy if initialised => {
-                        connection.session.text(ServerMessage::KeepAlive.to_text(Protocol::Legacy)).await
-                    }
-                    Protocol::Legacy => Ok(()),
-                };
+                // A ping frame for every client (browsers answer it themselves), and the
+                // legacy protocol's own keep-alive besides.
+                let mut sent = within(connection.session.ping(b"")).await;
+                if connection.protocol == Protocol::Legacy && initialised && sent.is_ok() {
+                    let ka = ServerMessage::KeepAlive.to_text(Protocol::Legacy);
+                    sent = within(connection.session.text(ka)).await;
+                }
                 if sent.is_err() {
                     break None;
                 }
@@ -180,12 +182,23 @@ pub async fn serve(
         code: CloseCode::from(code),
         description: Some(protocol::close_reason(&reason)).filter(|r| !r.is_empty()),
     });
-    let _ = connection.session.close(reason).await;
+    let _ = within(connection.session.close(reason)).await;
+}
+
+/// A write to the client, with a deadline: a client that stops reading fills its buffers, and
+/// without one the connection (and its deadlines, its caps, its operations) would wait forever.
+/// A write that does not finish in time counts as a closed connection.
+async fn within<T>(
+    write: impl Future<Output = Result<T, actix_ws::Closed>>,
+) -> Result<T, actix_ws::Closed> {
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or(Err(actix_ws::Closed))
 }
 
 impl Connection {
     async fn send(&mut self, message: ServerMessage<'_>) -> Result<(), actix_ws::Closed> {
-        self.session.text(message.to_text(self.protocol)).await
+        within(self.session.text(message.to_text(self.protocol))).await
     }
 
     /// Handles one text message; says why the connection must end, if it must.
@@ -233,12 +246,21 @@ impl Connection {
 
     /// `connection_init`: who the caller is, and whether they may open another connection.
     async fn initialise(&mut self, payload: &Value) -> Option<Ending> {
-        let credential = ["Authorization", "authorization"]
-            .iter()
-            .find_map(|name| payload.get(name).and_then(Value::as_str));
+        // `{"Authorization": "Bearer …"}`, or inside `headers` as some clients send it.
+        let credential = [payload, payload.get("headers").unwrap_or(&Value::Null)]
+            .into_iter()
+            .flat_map(|place| ["Authorization", "authorization"].map(|name| place.get(name)))
+            .flatten()
+            .next();
         let (viewer, valid_until) = match credential {
             None => (Viewer::Anonymous, None),
             Some(value) => {
+                let Some(value) = value.as_str() else {
+                    return ending(
+                        close::FORBIDDEN,
+                        "Forbidden: Authorization must be a string",
+                    );
+                };
                 let limits = &self.state.rate_limits;
                 if limits.check_credentials_allowed(self.ip).is_err() {
                     return ending(
@@ -366,7 +388,7 @@ impl Connection {
             Event::Complete => ServerMessage::Complete { id },
         };
         let over = !matches!(message, ServerMessage::Next { .. });
-        let sent = self.session.text(message.to_text(self.protocol)).await;
+        let sent = within(self.session.text(message.to_text(self.protocol))).await;
         if over {
             self.operations.remove(&result.id);
         }
