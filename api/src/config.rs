@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args, ValueEnum};
 
-use crate::http::client_address::ForwardedHeader;
+use crate::http::{client_address::ForwardedHeader, persisted::PersistedQueries};
 
 /// The defaults, in one place for the flags and for `Settings::for_database`.
 mod defaults {
@@ -43,6 +43,7 @@ mod defaults {
     pub const WS_MAX_CONNECTIONS_PER_CALLER: usize = 10;
     pub const WS_CONNECTION_INIT_TIMEOUT_MS: u64 = 10_000;
     pub const WS_API_KEY_CHECK_SECONDS: u64 = 60;
+    pub const PERSISTED_QUERY_CACHE_ENTRIES: usize = 1000;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -80,6 +81,20 @@ pub struct Settings {
     /// machine itself (by default) or a monitoring network reaches it; `off` serves none.
     #[arg(long, env = "METRICS_LISTEN_ADDR", default_value = defaults::METRICS_LISTEN_ADDR, value_parser = metrics_address)]
     pub metrics_listen_addr: MetricsAddress,
+
+    /// Persisted operations: `off`, `automatic` (clients send a document once, then its hash) or
+    /// `registered` (callers without credentials run only the operations of the manifest).
+    #[arg(long, env = "PERSISTED_QUERIES", value_enum, default_value_t = PersistedQueries::Automatic)]
+    pub persisted_queries: PersistedQueries,
+
+    /// An Apollo persisted query manifest (JSON): the operations that are known by their hash
+    /// from the start, and in `registered` mode the only ones anonymous callers may run.
+    #[arg(long, env = "PERSISTED_QUERY_MANIFEST")]
+    pub persisted_query_manifest: Option<PathBuf>,
+
+    /// Documents remembered by hash in `automatic` mode; the least recently used is forgotten.
+    #[arg(long, env = "PERSISTED_QUERY_CACHE_ENTRIES", default_value_t = defaults::PERSISTED_QUERY_CACHE_ENTRIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub persisted_query_cache_entries: usize,
 
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -410,6 +425,9 @@ impl Settings {
             max_body_bytes: defaults::MAX_BODY_BYTES,
             idempotency_key_hours: defaults::IDEMPOTENCY_KEY_HOURS,
             metrics_listen_addr: MetricsAddress(Some(SocketAddr::from(([127, 0, 0, 1], 0)))),
+            persisted_queries: PersistedQueries::Automatic,
+            persisted_query_manifest: None,
+            persisted_query_cache_entries: defaults::PERSISTED_QUERY_CACHE_ENTRIES,
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,

@@ -18,6 +18,7 @@ use crate::{
         client_address::TrustedProxies,
         connections::{ConnectionCounts, refuse_crowded},
         metrics_routes, observe_requests,
+        persisted::PersistedDocuments,
         rate_limit::RateLimits,
         routes,
     },
@@ -106,6 +107,13 @@ impl Application {
             ),
             trusted_proxies: trusted_proxies.clone(),
             body_timeout: Duration::from_millis(settings.limits.body_timeout_ms),
+            persisted: PersistedDocuments::new(
+                settings.persisted_queries,
+                settings.persisted_query_manifest.as_deref(),
+                settings.persisted_query_cache_entries,
+                // Documents are bounded by the body limit; the store by a few hundred of those.
+                settings.max_body_bytes.saturating_mul(16),
+            )?,
             websocket: WebSocketLimits {
                 init_timeout: Duration::from_millis(settings.limits.ws_init_timeout_ms),
                 max_subscriptions: settings.limits.ws_max_subscriptions,

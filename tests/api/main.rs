@@ -32,6 +32,7 @@ mod migrations;
 mod nesting;
 mod nodes;
 mod pagination;
+mod persisted;
 mod planning;
 mod processes;
 mod programme;

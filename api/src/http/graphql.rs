@@ -31,7 +31,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
+use super::{AppState, persisted};
 use crate::{
     audit::AuditLog,
     auth::{Viewer, api_key, jwt::TokenError},
@@ -190,7 +190,7 @@ pub async fn post(
     if nesting::exceeds(&String::from_utf8_lossy(&body), nesting::MAX_NESTING) {
         return too_nested(response_type);
     }
-    let params: GraphqlParams = match serde_json::from_slice(&body) {
+    let mut params: GraphqlParams = match serde_json::from_slice(&body) {
         Ok(params) => params,
         Err(_) => {
             return bad_request(
@@ -199,7 +199,25 @@ pub async fn post(
             );
         }
     };
+    params.query = match state
+        .persisted
+        .document(params.query, params.extensions.as_ref(), &viewer)
+    {
+        Ok(query) => query,
+        Err(refused) => return persisted_refused(refused, response_type),
+    };
     execute(params, viewer, response_type, &state).await
+}
+
+/// A persisted operation that cannot be had: a request error like a document that does not
+/// parse (400 under `application/graphql-response+json`, 200 under `application/json`, which
+/// Apollo Client's persisted-queries link reads to send the document).
+fn persisted_refused(refused: persisted::Refused, response_type: ResponseType) -> HttpResponse {
+    let status = match response_type {
+        ResponseType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        ResponseType::Json => StatusCode::OK,
+    };
+    refuse(status, refused.code, &refused.message, response_type)
 }
 
 pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -233,11 +251,19 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             response_type,
         );
     };
-    let params = GraphqlParams {
+    let mut params = GraphqlParams {
         query: params.query,
         operation_name: params.operation_name,
         variables,
         extensions,
+    };
+    // A hash alone names its document, which may be a mutation: resolve it before the check.
+    params.query = match state
+        .persisted
+        .document(params.query, params.extensions.as_ref(), &viewer)
+    {
+        Ok(query) => query,
+        Err(refused) => return persisted_refused(refused, response_type),
     };
     if let Some(query) = &params.query
         && is_mutation(query, params.operation_name.as_deref())

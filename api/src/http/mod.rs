@@ -7,6 +7,7 @@ mod graphiql;
 mod graphql;
 mod health;
 mod observe;
+pub mod persisted;
 pub mod rate_limit;
 mod websocket;
 
@@ -38,6 +39,7 @@ pub struct AppState {
     /// Longest a request body may take to arrive.
     pub body_timeout: Duration,
     pub websocket: WebSocketLimits,
+    pub persisted: persisted::PersistedDocuments,
 }
 
 /// The rules of WebSocket connections.

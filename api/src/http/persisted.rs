@@ -1,0 +1,355 @@
+//! Persisted operations, as Apollo Client's persisted-queries link speaks them.
+//!
+//! A client sends `extensions.persistedQuery = { version: 1, sha256Hash }`, by GET or POST:
+//! - with the hash alone, the service runs the document it knows by that hash, or answers the
+//!   error `PersistedQueryNotFound` (code `PERSISTED_QUERY_NOT_FOUND`), upon which the client
+//!   sends the hash with the document;
+//! - with both, it checks that the document has that hash, keeps it, and runs it.
+//!
+//! `PERSISTED_QUERIES` chooses: `off` (hashes refused), `automatic` (any document is kept, in a
+//! bounded store that forgets the least recently used), or `registered`: anonymous callers run
+//! only the documents of `PERSISTED_QUERY_MANIFEST` (Apollo's persisted query manifest), so
+//! nobody without credentials can send a document of their own making. The manifest's documents
+//! are always known, in every mode.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use anyhow::Context;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::{auth::Viewer, error::code};
+
+/// Which documents callers may send by hash, and which anonymous callers may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PersistedQueries {
+    Off,
+    #[default]
+    Automatic,
+    Registered,
+}
+
+/// Why a request's document could not be had; each with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refused {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a request asks about persisted documents.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersistedQuery {
+    version: Option<serde_json::Value>,
+    sha256_hash: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    operations: Vec<ManifestOperation>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ManifestOperation {
+    id: String,
+    body: String,
+}
+
+/// The documents this process knows by hash.
+pub struct PersistedDocuments {
+    mode: PersistedQueries,
+    registered: HashMap<String, Arc<str>>,
+    automatic: Mutex<Lru>,
+}
+
+/// A store that forgets the least recently used document once it holds too many, or too many
+/// bytes.
+struct Lru {
+    max_entries: usize,
+    max_bytes: usize,
+    bytes: usize,
+    tick: u64,
+    documents: HashMap<String, (Arc<str>, u64)>,
+    by_use: BTreeMap<u64, String>,
+}
+
+impl Lru {
+    fn get(&mut self, hash: &str) -> Option<Arc<str>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let (document, used) = self.documents.get_mut(hash)?;
+        self.by_use.remove(used);
+        *used = tick;
+        self.by_use.insert(tick, hash.to_owned());
+        Some(document.clone())
+    }
+
+    fn put(&mut self, hash: &str, document: Arc<str>) {
+        if self.get(hash).is_some() || document.len() > self.max_bytes {
+            return;
+        }
+        self.tick += 1;
+        self.bytes += document.len();
+        self.documents
+            .insert(hash.to_owned(), (document, self.tick));
+        self.by_use.insert(self.tick, hash.to_owned());
+        while self.documents.len() > self.max_entries || self.bytes > self.max_bytes {
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
+            if let Some((document, _)) = self.documents.remove(&oldest) {
+                self.bytes -= document.len();
+            }
+        }
+    }
+}
+
+/// The SHA-256 of a document, in lower-case hex: its id.
+pub fn hash_of(document: &str) -> String {
+    format!("{:x}", Sha256::digest(document.as_bytes()))
+}
+
+impl PersistedDocuments {
+    /// The store, with the manifest's documents when there is one (each checked against its id).
+    pub fn new(
+        mode: PersistedQueries,
+        manifest: Option<&Path>,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> anyhow::Result<Self> {
+        let mut registered = HashMap::new();
+        if let Some(path) = manifest {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading PERSISTED_QUERY_MANIFEST {}", path.display()))?;
+            let manifest: Manifest = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "PERSISTED_QUERY_MANIFEST {} is not a manifest",
+                    path.display()
+                )
+            })?;
+            anyhow::ensure!(
+                manifest.format == "apollo-persisted-query-manifest" && manifest.version == 1,
+                "PERSISTED_QUERY_MANIFEST: expected format apollo-persisted-query-manifest, version 1"
+            );
+            for operation in manifest.operations {
+                anyhow::ensure!(
+                    hash_of(&operation.body) == operation.id,
+                    "PERSISTED_QUERY_MANIFEST: the id {} is not the SHA-256 of its body",
+                    operation.id
+                );
+                registered.insert(operation.id, Arc::from(operation.body));
+            }
+        }
+        anyhow::ensure!(
+            mode != PersistedQueries::Registered || !registered.is_empty(),
+            "PERSISTED_QUERIES=registered needs a PERSISTED_QUERY_MANIFEST with operations"
+        );
+        Ok(Self {
+            mode,
+            registered,
+            automatic: Mutex::new(Lru {
+                max_entries,
+                max_bytes,
+                bytes: 0,
+                tick: 0,
+                documents: HashMap::new(),
+                by_use: BTreeMap::new(),
+            }),
+        })
+    }
+
+    /// The document a request runs: the one it sent, or the one its hash names.
+    pub fn document(
+        &self,
+        query: Option<String>,
+        extensions: Option<&serde_json::Value>,
+        viewer: &Viewer,
+    ) -> Result<Option<String>, Refused> {
+        let anonymous = *viewer == Viewer::Anonymous;
+        let only_registered = self.mode == PersistedQueries::Registered && anonymous;
+        let query = query.filter(|q| !q.trim().is_empty());
+        let Some(persisted) = extensions.and_then(|e| e.get("persistedQuery")) else {
+            return match query {
+                Some(query)
+                    if only_registered && !self.registered.contains_key(&hash_of(&query)) =>
+                {
+                    Err(not_registered())
+                }
+                query => Ok(query),
+            };
+        };
+        if self.mode == PersistedQueries::Off {
+            return Err(Refused::new(
+                code::PERSISTED_QUERY_NOT_SUPPORTED,
+                "PersistedQueryNotSupported",
+            ));
+        }
+        let persisted: PersistedQuery = serde_json::from_value(persisted.clone())
+            .map_err(|_| invalid("`extensions.persistedQuery` must be an object"))?;
+        if persisted.version != Some(serde_json::Value::from(1)) {
+            return Err(invalid("only version 1 of persisted queries is known"));
+        }
+        let hash = persisted
+            .sha256_hash
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .filter(|hash| {
+                hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })
+            .ok_or_else(|| {
+                Refused::new(
+                    code::PERSISTED_QUERY_INVALID_HASH,
+                    "`sha256Hash` must be 64 lower-case hexadecimal characters",
+                )
+            })?;
+        if let Some(query) = query {
+            if hash_of(&query) != hash {
+                return Err(Refused::new(
+                    code::PERSISTED_QUERY_HASH_MISMATCH,
+                    "the document does not have this sha256Hash",
+                ));
+            }
+            if only_registered && !self.registered.contains_key(hash) {
+                return Err(not_registered());
+            }
+            if !self.registered.contains_key(hash)
+                && let Ok(mut store) = self.automatic.lock()
+            {
+                store.put(hash, Arc::from(query.as_str()));
+            }
+            return Ok(Some(query));
+        }
+        if let Some(document) = self.registered.get(hash) {
+            return Ok(Some(document.to_string()));
+        }
+        let stored = (!only_registered)
+            .then(|| {
+                self.automatic
+                    .lock()
+                    .ok()
+                    .and_then(|mut store| store.get(hash))
+            })
+            .flatten();
+        stored
+            .map(|document| Some(document.to_string()))
+            .ok_or_else(|| Refused::new(code::PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound"))
+    }
+}
+
+fn invalid(message: &str) -> Refused {
+    Refused::new(code::BAD_REQUEST, message)
+}
+
+fn not_registered() -> Refused {
+    Refused::new(
+        code::PERSISTED_QUERY_NOT_REGISTERED,
+        "without credentials, only registered operations run here",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(mode: PersistedQueries, entries: usize) -> Option<PersistedDocuments> {
+        PersistedDocuments::new(mode, None, entries, 1 << 20).ok()
+    }
+
+    fn by_hash(hash: &str) -> serde_json::Value {
+        serde_json::json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+    }
+
+    #[test]
+    fn a_hash_alone_is_found_once_its_document_was_sent() {
+        let Some(store) = store(PersistedQueries::Automatic, 10) else {
+            return;
+        };
+        let query = "{ courses { totalCount } }";
+        let hash = hash_of(query);
+        let viewer = Viewer::Anonymous;
+        assert_eq!(
+            store
+                .document(None, Some(&by_hash(&hash)), &viewer)
+                .map_err(|r| r.code),
+            Err(code::PERSISTED_QUERY_NOT_FOUND)
+        );
+        assert_eq!(
+            store.document(Some(query.into()), Some(&by_hash(&hash)), &viewer),
+            Ok(Some(query.to_owned()))
+        );
+        assert_eq!(
+            store.document(None, Some(&by_hash(&hash)), &viewer),
+            Ok(Some(query.to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_least_recently_used_document_is_forgotten_first() {
+        let Some(store) = store(PersistedQueries::Automatic, 2) else {
+            return;
+        };
+        let viewer = Viewer::Anonymous;
+        let documents = ["{ a }", "{ b }", "{ c }"];
+        let send = |d: &str| store.document(Some(d.into()), Some(&by_hash(&hash_of(d))), &viewer);
+        let ask = |d: &str| {
+            store
+                .document(None, Some(&by_hash(&hash_of(d))), &viewer)
+                .is_ok()
+        };
+        assert!(send(documents[0]).is_ok() && send(documents[1]).is_ok());
+        assert!(ask(documents[0]), "used again, so b is now the oldest");
+        assert!(send(documents[2]).is_ok());
+        assert!(ask(documents[0]) && ask(documents[2]));
+        assert!(!ask(documents[1]));
+    }
+
+    #[test]
+    fn bad_hashes_have_codes_of_their_own() {
+        let Some(store) = store(PersistedQueries::Automatic, 10) else {
+            return;
+        };
+        let viewer = Viewer::Anonymous;
+        for hash in ["abc", &"G".repeat(64), &hash_of("x").to_uppercase()] {
+            assert_eq!(
+                store
+                    .document(None, Some(&by_hash(hash)), &viewer)
+                    .map_err(|r| r.code),
+                Err(code::PERSISTED_QUERY_INVALID_HASH),
+                "{hash}"
+            );
+        }
+        assert_eq!(
+            store
+                .document(
+                    Some("{ a }".into()),
+                    Some(&by_hash(&hash_of("{ b }"))),
+                    &viewer
+                )
+                .map_err(|r| r.code),
+            Err(code::PERSISTED_QUERY_HASH_MISMATCH)
+        );
+        let Some(off) = self::store(PersistedQueries::Off, 10) else {
+            return;
+        };
+        assert_eq!(
+            off.document(None, Some(&by_hash(&hash_of("{ a }"))), &viewer)
+                .map_err(|r| r.code),
+            Err(code::PERSISTED_QUERY_NOT_SUPPORTED)
+        );
+    }
+}
