@@ -129,7 +129,6 @@ async fn participants(service: &Service, count: usize) -> anyhow::Result<Vec<Str
     for chunk in ids.chunks(200) {
         let rows = chunk.iter().map(|id| participant::ActiveModel {
             id: Set(*id),
-            external_id: Set(None),
             full_name: Set(format!("Bench {}", id.simple())),
             email: Set(format!("bench-{}@example.invalid", id.simple())),
             email_skeleton: Set(None),

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod metrics;
 pub mod private_files;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;
 
 pub use config::Settings;

@@ -12,6 +12,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub secret_hash: String,
     pub role: MachineRole,
+    /// The source system a sync client speaks for: its external ids, its scope of the feed.
+    pub source: Option<String>,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -11,10 +11,10 @@ pub struct Model {
     pub participant_id: Uuid,
     pub status: EnrolmentStatus,
     pub waitlisted_at: Option<DateTimeUtc>,
-    #[sea_orm(unique)]
-    pub external_id: Option<String>,
     pub queue_number: Option<i64>,
     pub moved_from_id: Option<Uuid>,
+    /// Raised by one with every change, starting at 1 (the feed's versions).
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

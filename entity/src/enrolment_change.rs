@@ -16,6 +16,12 @@ pub struct Model {
     pub actor_role: String,
     pub reason: Option<String>,
     pub occurred_at: DateTimeUtc,
+    /// The enrolment's version after this change: 1, 2, 3, … without a gap.
+    pub version: i32,
+    /// The transaction that wrote it (PostgreSQL; 0 on SQLite), filled by the database.
+    pub xact: i64,
+    /// The order of writing, filled by the database.
+    pub position: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

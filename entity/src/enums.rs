@@ -165,6 +165,8 @@ pub enum EnrolmentChangeKind {
     MovedIn,
     Attended,
     NoShow,
+    /// The participant was erased; the enrolment stays, anonymous.
+    Erased,
 }
 
 #[derive(

@@ -7,8 +7,6 @@ use crate::enums::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    #[sea_orm(unique)]
-    pub external_id: Option<String>,
     pub full_name: String,
     #[sea_orm(unique)]
     pub email: String,

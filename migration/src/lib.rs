@@ -11,6 +11,7 @@ mod m20261129_000004_booking;
 mod m20261129_000005_actors;
 mod m20261129_000006_messages;
 mod m20261202_000007_hardening;
+mod m20261202_000008_sync;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_actors::Migration),
             Box::new(m20261129_000006_messages::Migration),
             Box::new(m20261202_000007_hardening::Migration),
+            Box::new(m20261202_000008_sync::Migration),
         ]
     }
 }

@@ -363,7 +363,6 @@ pub async fn insert_participant(db: &DatabaseConnection) -> participant::Model {
     let name = unique("deelnemer");
     participant::ActiveModel {
         id: Set(Uuid::new_v4()),
-        external_id: Set(None),
         full_name: Set(format!("Test {name}")),
         email: Set(format!(
             "{name}-{}@example.invalid",
@@ -394,9 +393,9 @@ pub async fn insert_enrolment(
         participant_id: Set(participant_id),
         status: Set(status),
         waitlisted_at: Set((status == EnrolmentStatus::Waitlisted).then_some(now)),
-        external_id: Set(None),
         queue_number: Set((status == EnrolmentStatus::Waitlisted).then_some(now.timestamp_micros())),
         moved_from_id: Set(None),
+        version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -72,7 +72,12 @@ pub enum Viewer {
         actor_id: Option<Uuid>,
     },
     /// A machine with a valid API key.
-    Machine { api_key_id: Uuid, role: Role },
+    Machine {
+        api_key_id: Uuid,
+        role: Role,
+        /// The source system a sync client speaks for; none keeps the reach of every source.
+        source: Option<String>,
+    },
 }
 
 impl Viewer {
@@ -92,7 +97,9 @@ impl Viewer {
                 id: subject.clone(),
                 role: *role,
             }),
-            Self::Machine { api_key_id, role } => Some(Actor {
+            Self::Machine {
+                api_key_id, role, ..
+            } => Some(Actor {
                 id: format!("api-key:{api_key_id}"),
                 role: *role,
             }),

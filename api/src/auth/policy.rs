@@ -113,7 +113,7 @@ pub fn access_class(viewer: &Viewer) -> String {
             ..
         } => format!("actor:{actor_id:?}"),
         Viewer::Person { role, .. } => format!("person:{role:?}"),
-        Viewer::Machine { role, .. } => format!("machine:{role:?}"),
+        Viewer::Machine { role, source, .. } => format!("machine:{role:?}:{source:?}"),
     }
 }
 
@@ -136,6 +136,7 @@ mod tests {
         let machine = |role| Viewer::Machine {
             api_key_id: Uuid::new_v4(),
             role,
+            source: None,
         };
         let table = [
             (Viewer::Anonymous, false),

@@ -8,15 +8,32 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::api_key::{self as keys, NewKey};
+use crate::{
+    auth::api_key::{self as keys, NewKey},
+    sync::external_ids::Source,
+};
 
 /// Creates a key; the returned plain key is shown once and never stored.
-#[tracing::instrument(skip_all, fields(role = ?role))]
 pub async fn create_api_key(
     db: &impl ConnectionTrait,
     name: &str,
     role: MachineRole,
 ) -> anyhow::Result<(api_key::Model, String)> {
+    create_api_key_for(db, name, role, None).await
+}
+
+/// Creates a key that speaks for a source system (sync clients): its external ids, its scope.
+#[tracing::instrument(skip_all, fields(role = ?role))]
+pub async fn create_api_key_for(
+    db: &impl ConnectionTrait,
+    name: &str,
+    role: MachineRole,
+    source: Option<&Source>,
+) -> anyhow::Result<(api_key::Model, String)> {
+    anyhow::ensure!(
+        source.is_none() || role == MachineRole::SyncClient,
+        "only sync clients belong to a source system"
+    );
     let NewKey { key, prefix, hash } = keys::generate()?;
     let now = Utc::now();
     let model = api_key::ActiveModel {
@@ -25,6 +42,7 @@ pub async fn create_api_key(
         prefix: Set(prefix),
         secret_hash: Set(hash),
         role: Set(role),
+        source: Set(source.map(|s| s.as_str().to_owned())),
         last_used_at: Set(None),
         revoked_at: Set(None),
         created_at: Set(now),

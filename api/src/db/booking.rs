@@ -36,6 +36,7 @@ use crate::{
         email::EmailAddress,
     },
     live::{Availability, Live, LiveChange, Standings},
+    sync::external_ids::{self, AssignError, RecordType, Source},
 };
 
 /// Who a booking is for.
@@ -54,7 +55,10 @@ pub struct NewParticipant {
     pub email: EmailAddress,
     pub phone: Option<String>,
     pub role: ParticipantRole,
+    /// The id the caller's source system knows them by.
     pub external_id: Option<String>,
+    /// The source system whose id `external_id` is.
+    pub source: Source,
     /// Staff accept an address that looks like another participant's (with a reason).
     pub allow_confusable: bool,
 }
@@ -151,12 +155,25 @@ impl Change<'_> {
     ) -> Result<(), DbErr> {
         enrolment::Entity::update_many()
             .col_expr(enrolment::Column::Status, Expr::value(to))
+            .col_expr(
+                enrolment::Column::Version,
+                Expr::col(enrolment::Column::Version).add(1),
+            )
             .col_expr(enrolment::Column::UpdatedAt, Expr::value(self.now))
             .filter(enrolment::Column::Id.eq(enrolment.id))
             .exec(self.txn)
             .await?;
-        self.history(enrolment.id, change, Some(enrolment.status), to, reason)
-            .await
+        // The enrolment's session is locked: nobody else changes it meanwhile.
+        let version = enrolment.version + 1;
+        self.history(
+            enrolment.id,
+            version,
+            change,
+            Some(enrolment.status),
+            to,
+            reason,
+        )
+        .await
     }
 
     /// Inserts an enrolment; the unique index on active enrolments is the last line of
@@ -170,9 +187,9 @@ impl Change<'_> {
             participant_id: Set(new.participant_id),
             status: Set(new.status),
             waitlisted_at: Set(waitlisted.then_some(self.now)),
-            external_id: Set(None),
             queue_number: Set(new.queue_number),
             moved_from_id: Set(new.moved_from_id),
+            version: Set(1),
             created_at: Set(self.now),
             updated_at: Set(self.now),
         })
@@ -189,17 +206,20 @@ impl Change<'_> {
         Ok(id)
     }
 
-    /// Keeps one step of an enrolment's history.
+    /// Keeps one step of an enrolment's history: a change of the feed, in the scope of every
+    /// source that knows the participant, as it is now (see `sync::feed`).
     async fn history(
         &mut self,
         enrolment_id: Uuid,
+        version: i32,
         change: EnrolmentChangeKind,
         from: Option<EnrolmentStatus>,
         to: EnrolmentStatus,
         reason: Option<&str>,
     ) -> Result<(), DbErr> {
+        let id = Uuid::new_v4();
         enrolment_change::Entity::insert(enrolment_change::ActiveModel {
-            id: Set(Uuid::new_v4()),
+            id: Set(id),
             enrolment_id: Set(enrolment_id),
             change: Set(change),
             from_status: Set(from),
@@ -208,9 +228,14 @@ impl Change<'_> {
             actor_role: Set(self.actor.role_name()),
             reason: Set(reason.map(str::to_owned)),
             occurred_at: Set(self.now),
+            version: Set(version),
+            // The database writes the transaction and the position.
+            xact: sea_orm::ActiveValue::NotSet,
+            position: sea_orm::ActiveValue::NotSet,
         })
         .exec_without_returning(self.txn)
         .await?;
+        crate::sync::feed::record_scope(self.txn, id, enrolment_id).await?;
         self.live.push(LiveChange::Enrolment {
             id: enrolment_id,
             status: to,
@@ -362,7 +387,7 @@ pub async fn book(
         EnrolmentChangeKind::Booked
     };
     change
-        .history(id, kind, None, status, request.reason.as_deref())
+        .history(id, 1, kind, None, status, request.reason.as_deref())
         .await?;
     let topic = if waitlisted {
         "enrolment.waitlisted"
@@ -563,6 +588,7 @@ pub async fn move_enrolment(
     change
         .history(
             id,
+            1,
             EnrolmentChangeKind::MovedIn,
             None,
             EnrolmentStatus::Confirmed,
@@ -855,7 +881,6 @@ async fn create_participant(
     let id = Uuid::new_v4();
     participant::Entity::insert(participant::ActiveModel {
         id: Set(id),
-        external_id: Set(details.external_id.clone()),
         full_name: Set(details.full_name.clone()),
         email: Set(details.email.as_str().to_owned()),
         email_skeleton: Set(Some(skeleton)),
@@ -871,6 +896,21 @@ async fn create_participant(
         Some(SqlErr::UniqueConstraintViolation(_)) => participant_exists(),
         _ => error.into(),
     })?;
+    if let Some(external_id) = &details.external_id {
+        external_ids::assign(
+            txn,
+            &details.source,
+            RecordType::Participant,
+            external_id,
+            id,
+            now,
+        )
+        .await
+        .map_err(|error| match error {
+            AssignError::Taken => participant_exists(),
+            AssignError::Db(error) => error.into(),
+        })?;
+    }
     participant::Entity::find_by_id(id)
         .one(txn)
         .await?

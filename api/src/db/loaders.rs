@@ -26,6 +26,7 @@ use crate::domain::{
     },
     pagination::{Page, PageRequest, SessionCursor},
 };
+use crate::sync::external_ids::{self, RecordType, Source};
 
 pub type Loaders = DataLoader<DbLoader>;
 
@@ -245,6 +246,51 @@ impl Loader<TopicsOf> for DbLoader {
             .into_iter()
             .map(|(key, topics)| (key, topics.into_iter().map(|t| t.text).collect()))
             .collect())
+    }
+}
+
+/// The id a source knows a record by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalIdOf {
+    pub source: Arc<str>,
+    pub kind: RecordType,
+    pub record: Uuid,
+}
+
+impl Loader<ExternalIdOf> for DbLoader {
+    type Value = String;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ExternalIdOf]) -> LoadResult<ExternalIdOf, String> {
+        // Keys of one response share their source and kind, nearly always: one statement each.
+        let mut groups: HashMap<(Arc<str>, RecordType), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.source.clone(), key.kind))
+                .or_default()
+                .push(key.record);
+        }
+        let mut found = HashMap::new();
+        for ((source, kind), records) in groups {
+            let ids = external_ids::find_external_ids(
+                &self.db,
+                &Source::parse(&source).unwrap_or_else(|_| Source::default_source()),
+                kind,
+                &records,
+            )
+            .await?;
+            found.extend(ids.into_iter().map(|(record, id)| {
+                (
+                    ExternalIdOf {
+                        source: source.clone(),
+                        kind,
+                        record,
+                    },
+                    id,
+                )
+            }));
+        }
+        Ok(found)
     }
 }
 
@@ -497,6 +543,7 @@ pub fn forget_everything(loaders: &Loaders) {
     loaders.clear::<ChangesOf>();
     loaders.clear::<ActorId>();
     loaders.clear::<FeedbackId>();
+    loaders.clear::<ExternalIdOf>();
     loaders.clear::<AvailabilityOf>();
     loaders.clear::<AssignmentsOf>();
     loaders.clear::<ScheduleOf>();

@@ -274,7 +274,6 @@ async fn insert_demo_data(
     let p = &brochure.demo_participant;
     participant::ActiveModel {
         id: Set(seed_id("participant", &p.key)),
-        external_id: Set(None),
         full_name: Set(p.full_name.clone()),
         email: Set(p.email.clone()),
         email_skeleton: Set(Some(crate::domain::email::skeleton_of(&p.email))),

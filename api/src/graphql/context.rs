@@ -83,6 +83,25 @@ pub fn audit_unknown(
     Ok(())
 }
 
+/// Which of these participants the caller may reach: all of them, unless the caller is a sync
+/// client of a source system, whose scope is the participants that source knows.
+pub async fn in_scope(
+    ctx: &Context<'_>,
+    participants: &[uuid::Uuid],
+) -> ApiResult<std::collections::HashSet<uuid::Uuid>> {
+    let Some(source) = crate::sync::external_ids::scope_of(viewer(ctx)?) else {
+        return Ok(participants.iter().copied().collect());
+    };
+    let source: Arc<str> = Arc::from(source.as_str());
+    let keys = participants.iter().map(|record| loaders::ExternalIdOf {
+        source: source.clone(),
+        kind: crate::sync::external_ids::RecordType::Participant,
+        record: *record,
+    });
+    let found = loaders(ctx)?.load_many(keys).await?;
+    Ok(found.into_keys().map(|key| key.record).collect())
+}
+
 pub fn request_data<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestData> {
     ctx.data::<RequestData>().map_err(|_| {
         ApiError::Internal(anyhow::anyhow!(

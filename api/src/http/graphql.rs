@@ -453,6 +453,7 @@ pub(super) async fn authenticate_value(
             viewer: Viewer::Machine {
                 api_key_id: key.id,
                 role: key.role.into(),
+                source: key.source,
             },
             valid_until: None,
         }),

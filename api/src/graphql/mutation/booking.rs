@@ -19,6 +19,7 @@ use crate::{
         context::viewer,
         types::{Enrolment, enums::EnrolmentStatus, enums::ParticipantRole, load_enrolment},
     },
+    sync::external_ids::{MAX_EXTERNAL_ID, Source, source_of},
 };
 
 #[derive(Default)]
@@ -250,7 +251,7 @@ fn book_request(
                     Err(refusal) => return Ok(Err(refusal)),
                 }
             }
-            (None, Some(details)) => match new_participant(details) {
+            (None, Some(details)) => match new_participant(details, source_of(viewer)) {
                 Ok(details) => Booker::New(details),
                 Err(refusal) => return Ok(Err(refusal)),
             },
@@ -295,12 +296,13 @@ fn book_request(
 }
 
 /// Checks the details of a new participant; e-mail addresses are kept in normal form.
-fn new_participant(input: &NewParticipantInput) -> Result<NewParticipant, Refusal> {
+fn new_participant(input: &NewParticipantInput, source: Source) -> Result<NewParticipant, Refusal> {
     let field = |name: &str| format!("input.newParticipant.{name}");
     let full_name = text(Some(&input.full_name), &field("fullName"), 200, false)?
         .ok_or_else(|| Refusal::bad_input(&field("fullName"), "a name is required"))?;
     let email = EmailAddress::parse(&input.email, &field("email"))?;
     Ok(NewParticipant {
+        source,
         allow_confusable: input.allow_confusable,
         full_name,
         email,
@@ -309,7 +311,7 @@ fn new_participant(input: &NewParticipantInput) -> Result<NewParticipant, Refusa
         external_id: text(
             input.external_id.as_deref(),
             &field("externalId"),
-            100,
+            MAX_EXTERNAL_ID,
             false,
         )?,
     })

@@ -76,6 +76,8 @@ pub enum EnrolmentChangeKind {
     MovedIn,
     Attended,
     NoShow,
+    /// The participant was erased; the enrolment stays, anonymous.
+    Erased,
 }
 
 /// Where a comment stands on its way to publication.

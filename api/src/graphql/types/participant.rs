@@ -18,7 +18,7 @@ use crate::{
         ids::{CourseId, EnrolmentId, MunicipalityId, ParticipantId, SessionId},
     },
     error::{ApiError, FieldResult},
-    graphql::context::{audit_read, audit_unknown, loaders, viewer},
+    graphql::context::{audit_read, audit_unknown, in_scope, loaders, viewer},
 };
 
 /// An official who takes courses.
@@ -206,7 +206,8 @@ pub async fn load_participant(
     id: ParticipantId,
 ) -> FieldResult<Option<Participant>> {
     let found = loaders(ctx)?.load_one(id).await?;
-    if !policy::can_read_participant(viewer(ctx)?, id.0) {
+    let reachable = found.is_none() || in_scope(ctx, &[id.0]).await?.contains(&id.0);
+    if !policy::can_read_participant(viewer(ctx)?, id.0) || !reachable {
         match found {
             Some(_) => audit_read(ctx, "Participant", vec![id.0], Outcome::Refused)?,
             None => audit_unknown(ctx, "Participant", 1, Outcome::Refused)?,
@@ -225,8 +226,11 @@ pub async fn load_enrolment(ctx: &Context<'_>, id: EnrolmentId) -> FieldResult<O
         return Ok(None);
     };
     let viewer = viewer(ctx)?;
-    let allowed = policy::can_list_enrolments(viewer)
-        || policy::can_read_participant(viewer, found.participant_id);
+    let allowed = (policy::can_list_enrolments(viewer)
+        || policy::can_read_participant(viewer, found.participant_id))
+        && in_scope(ctx, &[found.participant_id])
+            .await?
+            .contains(&found.participant_id);
     let outcome = if allowed {
         Outcome::Allowed
     } else {

@@ -19,7 +19,7 @@ use crate::{
         time,
     },
     error::{ApiError, FieldResult},
-    graphql::context::{audit_read, loaders, null_with_error, viewer},
+    graphql::context::{audit_read, in_scope, loaders, null_with_error, viewer},
 };
 
 /// One run of a course on a date, at a location, with a number of seats.
@@ -168,10 +168,14 @@ impl Session {
             };
             return null_with_error(ctx, refusal);
         }
-        let found = loaders(ctx)?
+        let mut found = loaders(ctx)?
             .load_one(EnrolmentsOf::Session(SessionId(self.0.id)))
             .await?
             .unwrap_or_default();
+        // A source system's client sees the enrolments of the participants it knows.
+        let participants: Vec<_> = found.iter().map(|e| e.participant_id).collect();
+        let reachable = in_scope(ctx, &participants).await?;
+        found.retain(|e| reachable.contains(&e.participant_id));
         audit_read(
             ctx,
             "Enrolment",
