@@ -44,6 +44,7 @@ mod defaults {
     pub const WS_CONNECTION_INIT_TIMEOUT_MS: u64 = 10_000;
     pub const WS_API_KEY_CHECK_SECONDS: u64 = 60;
     pub const PERSISTED_QUERY_CACHE_ENTRIES: usize = 1000;
+    pub const FEED_RETENTION_DAYS: u32 = 90;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -95,6 +96,11 @@ pub struct Settings {
     /// Documents remembered by hash in `automatic` mode; the least recently used is forgotten.
     #[arg(long, env = "PERSISTED_QUERY_CACHE_ENTRIES", default_value_t = defaults::PERSISTED_QUERY_CACHE_ENTRIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub persisted_query_cache_entries: usize,
+
+    /// How many days a change-feed cursor stays good: a client that has not read the feed for
+    /// longer starts again from a snapshot (`MUST_RESYNC`).
+    #[arg(long, env = "FEED_RETENTION_DAYS", default_value_t = defaults::FEED_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub feed_retention_days: u32,
 
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -428,6 +434,7 @@ impl Settings {
             persisted_queries: PersistedQueries::Automatic,
             persisted_query_manifest: None,
             persisted_query_cache_entries: defaults::PERSISTED_QUERY_CACHE_ENTRIES,
+            feed_retention_days: defaults::FEED_RETENTION_DAYS,
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,

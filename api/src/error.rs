@@ -37,6 +37,7 @@ pub mod code {
     pub const TOO_MANY_CONNECTIONS: &str = "TOO_MANY_CONNECTIONS";
     pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
     pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+    pub const MUST_RESYNC: &str = "MUST_RESYNC";
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
     pub const PERSISTED_QUERY_INVALID_HASH: &str = "PERSISTED_QUERY_INVALID_HASH";
@@ -71,6 +72,9 @@ pub enum ApiError {
     /// The first request with this idempotency key is still running.
     #[error("a request with this idempotency key is still running; try again shortly")]
     IdempotencyKeyInUse,
+    /// A feed cursor of another epoch, or older than the feed's retention.
+    #[error("the feed cannot continue from this cursor; start again from `enrolmentSnapshot`")]
+    MustResync,
     #[error("internal error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -91,6 +95,7 @@ impl ApiError {
             Self::Forbidden | Self::ForbiddenTo(_) => code::FORBIDDEN,
             Self::TryAgain => code::TRY_AGAIN,
             Self::IdempotencyKeyInUse => code::IDEMPOTENCY_KEY_IN_USE,
+            Self::MustResync => code::MUST_RESYNC,
             Self::Database(_) | Self::Load(_) | Self::Internal(_) => code::INTERNAL,
         }
     }

@@ -54,6 +54,9 @@ impl Application {
                 "computed look-alike skeletons of e-mail addresses"
             );
         }
+        crate::sync::feed::check_epoch(&db, Utc::now())
+            .await
+            .context("checking the change feed's epoch")?;
         if settings.demo_data {
             db::seed::load_demo_data(&db, Utc::now()).await?;
         }
@@ -84,6 +87,7 @@ impl Application {
             db,
             live,
             public_url,
+            feed_retention: chrono::Duration::days(i64::from(settings.feed_retention_days)),
             idempotency: IdempotencySettings {
                 kept_for,
                 // A claimed key whose request has certainly ended (it timed out) is free again.

@@ -51,6 +51,23 @@ impl CursorKey for CourseCursor {
     }
 }
 
+/// A snapshot lists enrolments by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnrolmentCursor {
+    pub id: Uuid,
+}
+
+impl CursorKey for EnrolmentCursor {
+    fn to_text(&self) -> String {
+        format!("enrolment:{}", self.id.as_hyphenated())
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let id = Uuid::try_parse(text.strip_prefix("enrolment:")?).ok()?;
+        Some(Self { id })
+    }
+}
+
 /// Sessions are listed by start, then id for sessions that start at the same moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionCursor {

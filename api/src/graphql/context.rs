@@ -21,6 +21,8 @@ pub struct Services {
     pub idempotency: IdempotencySettings,
     /// Where clients reach the service, for links it hands out (calendar feeds).
     pub public_url: Arc<str>,
+    /// How far back a feed cursor may point before it must resync.
+    pub feed_retention: chrono::Duration,
 }
 
 /// How long idempotency keys are kept, and how long a claimed key waits for its first request.
@@ -38,6 +40,7 @@ pub struct RequestData {
     pub live: Live,
     pub idempotency: IdempotencySettings,
     pub public_url: Arc<str>,
+    pub feed_retention: chrono::Duration,
     /// Shared with a subscription's stream, which forgets what they hold at each change.
     pub loaders: Arc<Loaders>,
     pub audit: Arc<AuditLog>,
@@ -51,6 +54,7 @@ impl RequestData {
             live: services.live.clone(),
             idempotency: services.idempotency,
             public_url: services.public_url.clone(),
+            feed_retention: services.feed_retention,
             loaders: Arc::new(loaders::loaders(services.db.clone())),
             audit,
         }

@@ -7,6 +7,7 @@ mod feedback;
 mod node;
 mod outbox;
 mod session;
+mod sync;
 mod viewer;
 
 use async_graphql::MergedObject;
@@ -22,5 +23,6 @@ pub struct Query(
     session::SessionQuery,
     node::NodeQuery,
     outbox::OutboxQuery,
+    sync::SyncQuery,
     viewer::ViewerQuery,
 );

@@ -13,6 +13,7 @@ mod node;
 mod organisation;
 mod participant;
 mod session;
+pub mod sync;
 mod testimonial;
 
 pub use actor::{Actor, load_actor, session_assignments};

@@ -12,13 +12,14 @@ use super::{
 use crate::{
     audit::Outcome,
     auth::{Role, Viewer, policy},
-    db::loaders::{ChangesOf, EnrolmentsOf, WaitingPlaceOf},
+    db::loaders::{ChangesOf, EnrolmentsOf, ExternalIdOf, WaitingPlaceOf},
     domain::{
         booking,
         ids::{CourseId, EnrolmentId, MunicipalityId, ParticipantId, SessionId},
     },
     error::{ApiError, FieldResult},
     graphql::context::{audit_read, audit_unknown, in_scope, loaders, viewer},
+    sync::external_ids::{RecordType, source_of},
 };
 
 /// An official who takes courses.
@@ -28,6 +29,11 @@ pub struct Participant(pub participant::Model);
 impl Participant {
     pub async fn id(&self) -> ID {
         ID(ParticipantId(self.0.id).to_global())
+    }
+
+    /// The id the caller's source system knows them by (staff: the default source's).
+    async fn external_id(&self, ctx: &Context<'_>) -> FieldResult<Option<String>> {
+        external_id(ctx, RecordType::Participant, self.0.id).await
     }
 
     async fn full_name(&self) -> &str {
@@ -109,6 +115,16 @@ impl Enrolment {
 
     async fn status(&self) -> EnrolmentStatus {
         self.0.status.into()
+    }
+
+    /// Rises by one with every change, from 1: the version of the feed's latest change of it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// The id the caller's source system knows it by (staff: the default source's).
+    async fn external_id(&self, ctx: &Context<'_>) -> FieldResult<Option<String>> {
+        external_id(ctx, RecordType::Enrolment, self.0.id).await
     }
 
     async fn session(&self, ctx: &Context<'_>) -> FieldResult<Session> {
@@ -238,4 +254,20 @@ pub async fn load_enrolment(ctx: &Context<'_>, id: EnrolmentId) -> FieldResult<O
     };
     audit_read(ctx, "Enrolment", vec![found.id], outcome)?;
     Ok(allowed.then_some(Enrolment(found)))
+}
+
+/// The id the caller's source system knows a record by.
+async fn external_id(
+    ctx: &Context<'_>,
+    kind: RecordType,
+    record: uuid::Uuid,
+) -> FieldResult<Option<String>> {
+    let source = source_of(viewer(ctx)?);
+    Ok(loaders(ctx)?
+        .load_one(ExternalIdOf {
+            source: std::sync::Arc::from(source.as_str()),
+            kind,
+            record,
+        })
+        .await?)
 }
