@@ -10,6 +10,7 @@ use crate::{
     config::Settings,
     db, graphql,
     startup::Application,
+    sync::external_ids::Source,
     telemetry,
 };
 
@@ -48,6 +49,10 @@ enum ApiKeyCommand {
         name: String,
         #[arg(long, value_enum)]
         role: MachineRoleArg,
+        /// For sync clients: the source system the key speaks for (its external ids, its scope
+        /// of the feed), such as `bzk`. Without one, a sync client reaches every source.
+        #[arg(long)]
+        source: Option<String>,
     },
     /// List keys: id, prefix, role, name, last use and revocation.
     List,
@@ -156,8 +161,12 @@ pub async fn run() -> anyhow::Result<()> {
 
 async fn api_key_command(db: &DatabaseConnection, command: ApiKeyCommand) -> anyhow::Result<()> {
     match command {
-        ApiKeyCommand::Create { name, role } => {
-            let (key, plain) = db::api_key::create_api_key(db, &name, role.into()).await?;
+        ApiKeyCommand::Create { name, role, source } => {
+            let source = source
+                .map(|name| Source::parse(&name).map_err(anyhow::Error::msg))
+                .transpose()?;
+            let (key, plain) =
+                db::api_key::create_api_key_for(db, &name, role.into(), source.as_ref()).await?;
             println!("{plain}");
             eprintln!(
                 "created API key {} ({:?}); this is the only time it is shown",
@@ -172,8 +181,11 @@ async fn api_key_command(db: &DatabaseConnection, command: ApiKeyCommand) -> any
                 let revoked = key
                     .revoked_at
                     .map_or(String::new(), |t| format!(", revoked {t}"));
+                let source = key
+                    .source
+                    .map_or(String::new(), |source| format!("  source {source}"));
                 println!(
-                    "{}  {}…  {:?}  {}  ({used}{revoked})",
+                    "{}  {}…  {:?}{source}  {}  ({used}{revoked})",
                     key.id, key.prefix, key.role, key.name
                 );
             }

@@ -41,6 +41,7 @@ mod scheduling;
 mod schema;
 mod statements;
 mod subscriptions;
+mod sync;
 mod time_zone;
 mod visibility;
 mod websockets;

@@ -61,6 +61,8 @@ pub struct NewParticipant {
     pub source: Source,
     /// Staff accept an address that looks like another participant's (with a reason).
     pub allow_confusable: bool,
+    /// Their municipality (sync clients give its CBS code).
+    pub municipality_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -831,7 +833,7 @@ fn require_not_cancelled(session: &session::Model) -> Result<(), Refusal> {
 
 /// Locks a participant, so that their bookings for different sessions of one course are made
 /// one after the other and the once-per-course rule holds.
-async fn lock_participant(
+pub(crate) async fn lock_participant(
     txn: &DatabaseTransaction,
     id: Uuid,
     field: Option<&str>,
@@ -851,7 +853,7 @@ async fn lock_participant(
     })
 }
 
-async fn create_participant(
+pub(crate) async fn create_participant(
     txn: &DatabaseTransaction,
     details: &NewParticipant,
     now: DateTime<Utc>,
@@ -886,7 +888,7 @@ async fn create_participant(
         email_skeleton: Set(Some(skeleton)),
         phone: Set(details.phone.clone()),
         role: Set(details.role),
-        municipality_id: Set(None),
+        municipality_id: Set(details.municipality_id),
         created_at: Set(now),
         updated_at: Set(now),
     })

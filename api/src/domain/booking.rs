@@ -76,6 +76,14 @@ pub enum UserErrorCode {
     /// The e-mail address looks like another participant's (a look-alike character); staff
     /// may accept it with `allowConfusable` and a reason.
     EmailConfusable,
+    /// Another item of an all-or-nothing batch was refused, so this one was not kept either.
+    BatchRejected,
+    /// The batch has another item with this external id.
+    DuplicateInBatch,
+    /// A snapshot would cancel more of the source's enrolments than its guard allows.
+    SnapshotGuard,
+    /// The item kept colliding with other changes; nothing changed, send it again.
+    TryAgain,
 }
 
 /// A refusal: nothing was changed.

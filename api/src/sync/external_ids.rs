@@ -202,3 +202,19 @@ mod tests {
         }
     }
 }
+
+/// Takes a source's id from the record it named (it is about to name another).
+pub async fn forget(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    kind: RecordType,
+    external_id: &str,
+) -> Result<(), DbErr> {
+    external_id::Entity::delete_many()
+        .filter(external_id::Column::Source.eq(source.as_str()))
+        .filter(external_id::Column::RecordType.eq(kind.as_str()))
+        .filter(external_id::Column::ExternalId.eq(external_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

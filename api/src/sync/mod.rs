@@ -4,5 +4,8 @@
 //! (`feed`), a snapshot to start from (`snapshot`), signed webhooks (`webhooks`) and CSV on the
 //! command line (`csv`).
 
+pub mod enrolments;
 pub mod external_ids;
 pub mod feed;
+pub mod participants;
+pub mod upsert;

@@ -303,6 +303,7 @@ fn new_participant(input: &NewParticipantInput, source: Source) -> Result<NewPar
     let email = EmailAddress::parse(&input.email, &field("email"))?;
     Ok(NewParticipant {
         source,
+        municipality_id: None,
         allow_confusable: input.allow_confusable,
         full_name,
         email,

@@ -15,6 +15,7 @@ mod places;
 mod planning;
 mod programme;
 mod session;
+mod sync;
 
 use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
 use chrono::Utc;
@@ -47,6 +48,7 @@ pub struct Mutation(
     feedback::FeedbackMutation,
     outbox::OutboxMutation,
     calendar::CalendarMutation,
+    sync::SyncMutation,
 );
 
 /// Why a mutation changed nothing.
@@ -155,7 +157,7 @@ pub fn parse_id<T>(parsed: ApiResult<T>, field: &str) -> Result<T, Refusal> {
 }
 
 /// Idempotency keys are what clients make them, within reason.
-fn check_key(key: &str) -> Result<(), Refusal> {
+pub(crate) fn check_key(key: &str) -> Result<(), Refusal> {
     let fine = (1..=200).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic());
     if fine {
         Ok(())

@@ -52,19 +52,20 @@ impl SyncQuery {
     /// it never skips a change that commits late. Page with `after` from the last edge's
     /// cursor, and poll again from it when `hasNextPage` is false. A cursor from before a
     /// restore, or older than the feed's retention, answers `MUST_RESYNC`: start again from
-    /// `enrolmentSnapshot`. Administrators and sync clients; a key of a source reads that
-    /// source's scope only.
+    /// `enrolmentSnapshot`. A page holds `first` changes: 100 unless asked, 500 at most.
+    /// Administrators and sync clients; a key of a source reads that source's scope only.
     #[graphql(
-        complexity = "crate::graphql::limits::page_cost(Some(first), None, child_complexity)"
+        complexity = "crate::graphql::limits::page_cost(Some(first.unwrap_or(100)), None, child_complexity)"
     )]
     async fn enrolment_changes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
     ) -> FieldResult<Connection<String, EnrolmentFeedEvent, EmptyFields, EmptyFields>> {
         let viewer = viewer(ctx)?;
         require_sync_reader(viewer)?;
+        let first = first.unwrap_or(100);
         if !(0..=MAX_FEED_PAGE).contains(&first) {
             return Err(ApiError::InvalidPageSize {
                 field: "first",
