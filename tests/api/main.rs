@@ -17,6 +17,7 @@ mod booking;
 mod calendar;
 mod connections;
 mod demo_data;
+mod feed;
 mod feedback;
 mod graphiql;
 mod hardening;
