@@ -45,6 +45,11 @@ mod defaults {
     pub const WS_API_KEY_CHECK_SECONDS: u64 = 60;
     pub const PERSISTED_QUERY_CACHE_ENTRIES: usize = 1000;
     pub const FEED_RETENTION_DAYS: u32 = 90;
+    /// With doubling pauses capped at six hours: about three days of retries.
+    pub const WEBHOOK_MAX_ATTEMPTS: u32 = 20;
+    pub const WEBHOOK_RETRY_BASE_MS: u64 = 30_000;
+    pub const WEBHOOK_TIMEOUT_SECONDS: u64 = 10;
+    pub const WEBHOOK_DISABLE_AFTER_HOURS: u32 = 72;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -114,6 +119,59 @@ pub struct Settings {
 
     #[command(flatten)]
     pub messages: MessageSettings,
+
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks to source systems: where they may go, and how long they are retried.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettings {
+    /// Hosts webhooks may go to, comma-separated: names (`hooks.example.nl`), wildcards
+    /// (`*.example.nl`, or `*` for any public host), addresses or networks. Private, loopback
+    /// and link-local addresses are refused unless listed by name or address.
+    #[arg(
+        long,
+        env = "WEBHOOK_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        default_value = "*"
+    )]
+    pub webhook_allowed_hosts: Vec<String>,
+
+    /// Attempts before a delivery is given up (dead, for an administrator to look at).
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = defaults::WEBHOOK_MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+
+    /// Pause before the first retry, in milliseconds; it doubles with each attempt, six hours
+    /// at most.
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = defaults::WEBHOOK_RETRY_BASE_MS, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub webhook_retry_base_ms: u64,
+
+    /// Longest a receiver may take to answer, in seconds.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = defaults::WEBHOOK_TIMEOUT_SECONDS, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub webhook_timeout_seconds: u64,
+
+    /// An endpoint failing this many hours without a success is turned off.
+    #[arg(long, env = "WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = defaults::WEBHOOK_DISABLE_AFTER_HOURS, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub webhook_disable_after_hours: u32,
+
+    /// Where administrators are told of trouble (an endpoint turned off); unset, only the log
+    /// and the metrics tell.
+    #[arg(long, env = "ADMIN_ALERT_EMAIL")]
+    pub admin_alert_email: Option<String>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            webhook_allowed_hosts: vec!["*".into()],
+            webhook_max_attempts: defaults::WEBHOOK_MAX_ATTEMPTS,
+            webhook_retry_base_ms: defaults::WEBHOOK_RETRY_BASE_MS,
+            webhook_timeout_seconds: defaults::WEBHOOK_TIMEOUT_SECONDS,
+            webhook_disable_after_hours: defaults::WEBHOOK_DISABLE_AFTER_HOURS,
+            admin_alert_email: None,
+        }
+    }
 }
 
 /// Where metrics are served, if anywhere.
@@ -451,6 +509,7 @@ impl Settings {
                 dispatch: false,
                 ..MessageSettings::default()
             },
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Prometheus metrics on `/metrics`: request counts by outcome, outbox deliveries, and the SQL statements run, which
 //! is also how the tests see that a query's statement count does not grow with its page size.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
 
@@ -27,6 +29,14 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     /// Attempts to deliver outbox events, by how they ended: alert on `dead`.
     pub outbox_attempts: Family<OutboxLabels, Counter>,
+    /// Webhook deliveries by how they ended (`delivered`, `retry`, `dead`, `gone`).
+    pub webhook_deliveries: Family<OutboxLabels, Counter>,
+    /// Webhook endpoints turned off for failing too long, or for answering 410: alert on it.
+    pub webhook_endpoints_disabled: Counter,
+    /// Changes of the feed written but not yet visible, and the age of the oldest transaction
+    /// that holds the feed's visible end back.
+    pub feed_lag_changes: Gauge,
+    pub feed_oldest_transaction_seconds: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -46,11 +56,39 @@ impl Default for Metrics {
             "Attempts to deliver outbox events, by outcome",
             outbox_attempts.clone(),
         );
+        let webhook_deliveries = Family::<OutboxLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Attempts to deliver webhooks, by outcome",
+            webhook_deliveries.clone(),
+        );
+        let webhook_endpoints_disabled = Counter::default();
+        registry.register(
+            "webhook_endpoints_disabled",
+            "Webhook endpoints turned off for failing too long or answering 410",
+            webhook_endpoints_disabled.clone(),
+        );
+        let feed_lag_changes = Gauge::default();
+        registry.register(
+            "feed_lag_changes",
+            "Changes written to the feed but not yet visible to its readers",
+            feed_lag_changes.clone(),
+        );
+        let feed_oldest_transaction_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "feed_oldest_transaction_seconds",
+            "Age of the oldest open transaction, which holds the feed's visible end back",
+            feed_oldest_transaction_seconds.clone(),
+        );
         Self {
             registry,
             db_statements,
             http_requests,
             outbox_attempts,
+            webhook_deliveries,
+            webhook_endpoints_disabled,
+            feed_lag_changes,
+            feed_oldest_transaction_seconds,
         }
     }
 }

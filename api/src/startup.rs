@@ -81,6 +81,7 @@ impl Application {
         let live = Live::start(&settings.database_url, db.get_database_backend()).await?;
         let kept_for = chrono::Duration::hours(i64::from(settings.idempotency_key_hours));
         spawn_idempotency_purge(db.clone(), kept_for);
+        spawn_feed_lag(db.clone(), metrics.clone());
         let request_timeout = Duration::from_millis(settings.limits.request_timeout_ms);
         let public_url = public_url(settings.messages.public_url.as_deref(), address)?;
         let services = Services {
@@ -88,6 +89,9 @@ impl Application {
             live,
             public_url,
             feed_retention: chrono::Duration::days(i64::from(settings.feed_retention_days)),
+            webhook_allow: Arc::new(crate::sync::webhooks::addresses::AllowList::parse(
+                &settings.webhooks.webhook_allowed_hosts,
+            )?),
             idempotency: IdempotencySettings {
                 kept_for,
                 // A claimed key whose request has certainly ended (it timed out) is free again.
@@ -206,6 +210,26 @@ fn metrics_server(
             .run();
     tracing::info!(metrics.address = %bound, "serving metrics at http://{bound}/metrics");
     Ok((server, bound.port()))
+}
+
+/// Keeps the feed's lag on `/metrics` current: how many changes are written but not yet
+/// visible, and how old the transaction is that holds them back.
+fn spawn_feed_lag(db: DatabaseConnection, metrics: Arc<Metrics>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            every.tick().await;
+            match crate::sync::feed::lag(&db).await {
+                Ok(lag) => {
+                    metrics.feed_lag_changes.set(lag.changes);
+                    metrics
+                        .feed_oldest_transaction_seconds
+                        .set(lag.oldest_transaction_seconds);
+                }
+                Err(error) => tracing::debug!(error = %error, "could not read the feed's lag"),
+            }
+        }
+    });
 }
 
 /// Forgets expired idempotency keys now and then; any process may do it, and doing it twice

@@ -45,7 +45,15 @@ async fn a_change_that_commits_late_is_not_skipped() {
     )
     .unwrap()
     .0;
-    let (before, cursor) = read_feed(&app, &admin, Value::Null).await;
+    // Other tests' transactions on the cluster may hold the visible end back a while.
+    let started = Instant::now();
+    let (before, cursor) = loop {
+        let (seen, cursor) = read_feed(&app, &admin, Value::Null).await;
+        if !seen.is_empty() || started.elapsed() > Duration::from_secs(60) {
+            break (seen, cursor);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(before.len(), 1);
 
     // The late writer: a change of its own, its transaction left open.
@@ -69,6 +77,13 @@ async fn a_change_that_commits_late_is_not_skipped() {
 
     open.commit().await.unwrap();
     let after = read_until(&app, &admin, cursor, 2).await;
-    let kinds: Vec<&str> = after.iter().map(|c| c["change"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["ATTENDED", "BOOKED"], "both, once each, the late one first");
+    let kinds: Vec<&str> = after
+        .iter()
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["ATTENDED", "BOOKED"],
+        "both, once each, the late one first"
+    );
 }

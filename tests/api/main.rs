@@ -45,4 +45,5 @@ mod subscriptions;
 mod sync;
 mod time_zone;
 mod visibility;
+mod webhooks;
 mod websockets;

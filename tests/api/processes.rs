@@ -478,9 +478,17 @@ async fn eight_writers_through_two_processes_and_the_feed_misses_nothing() {
             let mut quiet_rounds = 0;
             loop {
                 let page = world
-                    .ask(0, &admin, crate::sync::CHANGES, json!({ "after": after, "first": 50 }))
+                    .ask(
+                        0,
+                        &admin,
+                        crate::sync::CHANGES,
+                        json!({ "after": after, "first": 50 }),
+                    )
                     .await;
-                let edges = page["enrolmentChanges"]["edges"].as_array().unwrap().clone();
+                let edges = page["enrolmentChanges"]["edges"]
+                    .as_array()
+                    .unwrap()
+                    .clone();
                 if let Some(last) = edges.last() {
                     after = last["cursor"].clone();
                 }
@@ -598,5 +606,9 @@ async fn eight_writers_through_two_processes_and_the_feed_misses_nothing() {
         let expected: Vec<i64> = (1..=versions.len() as i64).collect();
         assert_eq!(versions, expected, "{enrolment}");
     }
-    assert!(seen.len() > 40, "the writers wrote ({} changes)", seen.len());
+    assert!(
+        seen.len() > 40,
+        "the writers wrote ({} changes)",
+        seen.len()
+    );
 }

@@ -590,13 +590,30 @@ async fn a_resent_batch_of_a_thousand_writes_nothing() {
     let app = spawn_app().await;
     let key = source_key(&app, "bzk").await;
     let people = people("t", 1000);
-    let created = sync(&app, &key, SYNC_PARTICIPANTS, json!({ "items": people, "errorPolicy": "ALL_OR_NOTHING" })).await;
-    assert_eq!(created["summary"]["created"], 1000, "{}", created["summary"]);
+    let created = sync(
+        &app,
+        &key,
+        SYNC_PARTICIPANTS,
+        json!({ "items": people, "errorPolicy": "ALL_OR_NOTHING" }),
+    )
+    .await;
+    assert_eq!(
+        created["summary"]["created"], 1000,
+        "{}",
+        created["summary"]
+    );
     let course = app.brochure_course().await;
     let mut sessions = Vec::new();
     for n in 0..100 {
         let starts = chrono::Utc::now() + chrono::Duration::days(10 + n);
-        sessions.push(SessionId(insert_session(&app.db, course.id, None, starts, 10).await.id).to_global());
+        sessions.push(
+            SessionId(
+                insert_session(&app.db, course.id, None, starts, 10)
+                    .await
+                    .id,
+            )
+            .to_global(),
+        );
     }
     let items: Vec<Value> = (0..1000)
         .map(|n| {
@@ -604,17 +621,50 @@ async fn a_resent_batch_of_a_thousand_writes_nothing() {
                     "sessionId": sessions[n / 10], "status": "ACTIVE" })
         })
         .collect();
-    let booked = sync(&app, &key, SYNC_ENROLMENTS, json!({ "items": items, "errorPolicy": "ALL_OR_NOTHING" })).await;
+    let booked = sync(
+        &app,
+        &key,
+        SYNC_ENROLMENTS,
+        json!({ "items": items, "errorPolicy": "ALL_OR_NOTHING" }),
+    )
+    .await;
     assert_eq!(booked["summary"]["created"], 1000, "{}", booked["summary"]);
 
-    let changes = enrolment_change::Entity::find().count(&app.db).await.unwrap();
+    let changes = enrolment_change::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
     let messages = outbox_event::Entity::find().count(&app.db).await.unwrap();
-    let audited = entity::audit_event::Entity::find().count(&app.db).await.unwrap();
-    for (mutation, input) in [(SYNC_PARTICIPANTS, json!({ "items": people })), (SYNC_ENROLMENTS, json!({ "items": items }))] {
+    let audited = entity::audit_event::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    for (mutation, input) in [
+        (SYNC_PARTICIPANTS, json!({ "items": people })),
+        (SYNC_ENROLMENTS, json!({ "items": items })),
+    ] {
         let again = sync(&app, &key, mutation, input).await;
         assert_eq!(again["summary"]["unchanged"], 1000, "{}", again["summary"]);
     }
-    assert_eq!(enrolment_change::Entity::find().count(&app.db).await.unwrap(), changes, "no feed event");
-    assert_eq!(outbox_event::Entity::find().count(&app.db).await.unwrap(), messages, "no message");
-    assert_eq!(entity::audit_event::Entity::find().count(&app.db).await.unwrap(), audited, "no audit noise");
+    assert_eq!(
+        enrolment_change::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        changes,
+        "no feed event"
+    );
+    assert_eq!(
+        outbox_event::Entity::find().count(&app.db).await.unwrap(),
+        messages,
+        "no message"
+    );
+    assert_eq!(
+        entity::audit_event::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        audited,
+        "no audit noise"
+    );
 }

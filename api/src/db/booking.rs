@@ -238,6 +238,7 @@ impl Change<'_> {
         .exec_without_returning(self.txn)
         .await?;
         crate::sync::feed::record_scope(self.txn, id, enrolment_id).await?;
+        crate::sync::webhooks::queue(self.txn, id, enrolment_id, self.now).await?;
         self.live.push(LiveChange::Enrolment {
             id: enrolment_id,
             status: to,

@@ -87,6 +87,25 @@ pub async fn add(
     Ok(total)
 }
 
+/// Which events a dispatcher takes: e-mail (and everything else) or webhook deliveries, so that
+/// neither kind waits behind the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topics {
+    Mail,
+    Webhooks,
+}
+
+impl Topics {
+    fn condition(self) -> Condition {
+        let webhook =
+            outbox_event::Column::Topic.like(format!("{}%", crate::sync::webhooks::OUTBOX_PREFIX));
+        match self {
+            Self::Mail => Condition::all().add(webhook.not()),
+            Self::Webhooks => Condition::all().add(webhook),
+        }
+    }
+}
+
 /// Claims up to `limit` events that are due, oldest first, for `lease`. An event waits while an
 /// earlier event of the same record is still pending, so that people hear of changes in the
 /// order they were made.
@@ -94,12 +113,14 @@ pub async fn claim(
     db: &DatabaseConnection,
     limit: u64,
     lease: chrono::Duration,
+    topics: Topics,
 ) -> Result<Vec<outbox_event::Model>, TxError> {
     // A plain read first: an idle outbox costs no write lock (SQLite) or row locks.
     let due = outbox_event::Entity::find()
         .select_only()
         .column(outbox_event::Column::Id)
         .filter(due_condition(Utc::now()))
+        .filter(topics.condition())
         .into_tuple::<Uuid>()
         .one(db)
         .await?;
@@ -134,6 +155,7 @@ pub async fn claim(
                 .column(outbox_event::Column::Id)
                 .from(outbox_event::Entity)
                 .cond_where(due_condition(now))
+                .cond_where(topics.condition())
                 .and_where(Expr::exists(earlier).not())
                 .order_by(outbox_event::Column::NextAttemptAt, sea_orm::Order::Asc)
                 .order_by(outbox_event::Column::CreatedAt, sea_orm::Order::Asc)

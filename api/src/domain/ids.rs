@@ -22,6 +22,7 @@ pub enum NodeType {
     Feedback,
     OutboxEvent,
     CalendarLink,
+    WebhookEndpoint,
 }
 
 impl NodeType {
@@ -38,6 +39,7 @@ impl NodeType {
             Self::Feedback => "Feedback",
             Self::OutboxEvent => "OutboxEvent",
             Self::CalendarLink => "CalendarLink",
+            Self::WebhookEndpoint => "WebhookEndpoint",
         }
     }
 
@@ -54,6 +56,7 @@ impl NodeType {
             "Feedback" => Self::Feedback,
             "OutboxEvent" => Self::OutboxEvent,
             "CalendarLink" => Self::CalendarLink,
+            "WebhookEndpoint" => Self::WebhookEndpoint,
             _ => return None,
         })
     }
@@ -129,6 +132,7 @@ typed_id!(ActorId, NodeType::Actor);
 typed_id!(FeedbackId, NodeType::Feedback);
 typed_id!(OutboxEventId, NodeType::OutboxEvent);
 typed_id!(CalendarLinkId, NodeType::CalendarLink);
+typed_id!(WebhookEndpointId, NodeType::WebhookEndpoint);
 
 /// Municipalities are not nodes: they are read through a participant only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

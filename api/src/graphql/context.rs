@@ -23,6 +23,8 @@ pub struct Services {
     pub public_url: Arc<str>,
     /// How far back a feed cursor may point before it must resync.
     pub feed_retention: chrono::Duration,
+    /// Where webhooks may go.
+    pub webhook_allow: Arc<crate::sync::webhooks::addresses::AllowList>,
 }
 
 /// How long idempotency keys are kept, and how long a claimed key waits for its first request.
@@ -41,6 +43,7 @@ pub struct RequestData {
     pub idempotency: IdempotencySettings,
     pub public_url: Arc<str>,
     pub feed_retention: chrono::Duration,
+    pub webhook_allow: Arc<crate::sync::webhooks::addresses::AllowList>,
     /// Shared with a subscription's stream, which forgets what they hold at each change.
     pub loaders: Arc<Loaders>,
     pub audit: Arc<AuditLog>,
@@ -55,6 +58,7 @@ impl RequestData {
             idempotency: services.idempotency,
             public_url: services.public_url.clone(),
             feed_retention: services.feed_retention,
+            webhook_allow: services.webhook_allow.clone(),
             loaders: Arc::new(loaders::loaders(services.db.clone())),
             audit,
         }

@@ -3,7 +3,7 @@
 mod context;
 pub mod error_codes;
 pub mod limits;
-mod mutation;
+pub(crate) mod mutation;
 pub mod nesting;
 mod query;
 mod subscription;

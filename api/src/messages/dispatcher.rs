@@ -43,6 +43,8 @@ pub struct Dispatcher {
     pub(super) db: DatabaseConnection,
     pub(super) mailer: Mailer,
     pub(super) composer: Composer,
+    /// Where alerts about the service itself go.
+    pub(super) admin_email: Option<String>,
     pub(super) settings: DispatchSettings,
     pub(super) metrics: Arc<Metrics>,
 }
@@ -63,7 +65,14 @@ impl Dispatcher {
                 }
                 next_schedule = Instant::now() + self.settings.schedule_every;
             }
-            let claimed = match outbox::claim(&self.db, BATCH as u64, self.settings.lease).await {
+            let claimed = match outbox::claim(
+                &self.db,
+                BATCH as u64,
+                self.settings.lease,
+                outbox::Topics::Mail,
+            )
+            .await
+            {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(error = %error, "could not claim outbox events");
@@ -116,7 +125,15 @@ impl Dispatcher {
 
     async fn attempt(&self, event: &outbox_event::Model) -> Finish {
         let now = Utc::now();
-        let (message, file_name) = match self.composer.prepare(&self.db, event, now).await {
+        let prepared = if event.topic.starts_with("admin.") {
+            match &self.admin_email {
+                Some(to) => self.composer.alert(event, to),
+                None => Ok(Prepared::Obsolete("no ADMIN_ALERT_EMAIL to tell".into())),
+            }
+        } else {
+            self.composer.prepare(&self.db, event, now).await
+        };
+        let (message, file_name) = match prepared {
             Ok(Prepared::Nothing) => return Finish::Delivered,
             Ok(Prepared::Obsolete(why)) => return Finish::Obsolete { why },
             Ok(Prepared::Message { message, file_name }) => (message, file_name),

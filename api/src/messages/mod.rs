@@ -42,10 +42,12 @@ pub fn start(
     )?;
     tracing::info!(to = %mailer.describe(), "sending messages");
     let smtp_timeout = Duration::from_secs(messages.smtp_timeout_seconds);
+    let (db_for_webhooks, metrics_for_webhooks) = (db.clone(), metrics.clone());
     let dispatcher = Dispatcher {
         db,
         mailer,
         composer: notice::Composer::new(renderer, sender),
+        admin_email: settings.webhooks.admin_alert_email.clone(),
         metrics,
         settings: DispatchSettings {
             poll: Duration::from_millis(messages.poll_ms),
@@ -59,6 +61,33 @@ pub fn start(
             schedule_every: Duration::from_secs(messages.schedule_every_seconds),
         },
     };
+    tokio::spawn(Arc::new(dispatcher).run());
+    start_webhooks(db_for_webhooks, settings, metrics_for_webhooks)?;
+    Ok(())
+}
+
+/// The webhook dispatcher, beside the mail dispatcher: a receiver that fails never holds back
+/// anyone's e-mail.
+fn start_webhooks(
+    db: DatabaseConnection,
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<()> {
+    use crate::sync::webhooks::{addresses::AllowList, dispatcher};
+    let webhooks = &settings.webhooks;
+    let dispatcher = dispatcher::WebhookDispatcher::new(
+        db,
+        dispatcher::WebhookSettings {
+            poll: Duration::from_millis(settings.messages.poll_ms),
+            max_attempts: webhooks.webhook_max_attempts,
+            retry_base: Duration::from_millis(webhooks.webhook_retry_base_ms),
+            timeout: Duration::from_secs(webhooks.webhook_timeout_seconds),
+            disable_after: chrono::Duration::hours(i64::from(webhooks.webhook_disable_after_hours)),
+            allow: Arc::new(AllowList::parse(&webhooks.webhook_allowed_hosts)?),
+            admin_email: webhooks.admin_alert_email.clone(),
+        },
+        metrics,
+    )?;
     tokio::spawn(Arc::new(dispatcher).run());
     Ok(())
 }

@@ -279,6 +279,45 @@ impl Composer {
         }
     }
 
+    /// A message to administrators about the service itself (a webhook endpoint turned off):
+    /// plain text with ids and the endpoint's address, nothing about anyone.
+    pub fn alert(&self, event: &outbox_event::Model, to: &str) -> Result<Prepared, PrepareError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Alert {
+            endpoint_id: Uuid,
+            url: String,
+            reason: String,
+        }
+        let alert: Alert = serde_json::from_str(&event.payload)
+            .map_err(|error| invalid(format!("the alert's payload does not parse: {error}")))?;
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| invalid("ADMIN_ALERT_EMAIL is not a valid address"))?;
+        let text = format!(
+            "Het webhook-endpoint {} ({}) is uitgeschakeld: {}.\n\n\
+             Herstel de ontvanger, en zet het endpoint weer aan met setWebhookEndpointActive; \
+             gemiste wijzigingen stuurt replayWebhookDeliveries opnieuw.\n",
+            alert.endpoint_id, alert.url, alert.reason
+        );
+        let message = Message::builder()
+            .message_id(Some(format!("<{}@{}>", event.id, self.domain)))
+            .from(self.sender.clone())
+            .to(to)
+            .subject("Webhook uitgeschakeld")
+            .date(Utc::now().into())
+            .singlepart(SinglePart::plain(text))
+            .map_err(|error| invalid(format!("the message could not be built: {error}")))?;
+        Ok(Prepared::Message {
+            message: Box::new(message),
+            file_name: format!(
+                "{}-webhook-uitgeschakeld-{}.eml",
+                event.created_at.format("%Y%m%d-%H%M%S"),
+                event.id
+            ),
+        })
+    }
+
     pub async fn prepare(
         &self,
         db: &impl ConnectionTrait,

@@ -9,3 +9,4 @@ pub mod external_ids;
 pub mod feed;
 pub mod participants;
 pub mod upsert;
+pub mod webhooks;

@@ -16,6 +16,7 @@ mod planning;
 mod programme;
 mod session;
 mod sync;
+mod webhooks;
 
 use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
 use chrono::Utc;
@@ -49,6 +50,7 @@ pub struct Mutation(
     outbox::OutboxMutation,
     calendar::CalendarMutation,
     sync::SyncMutation,
+    webhooks::WebhookMutation,
 );
 
 /// Why a mutation changed nothing.

@@ -9,6 +9,7 @@ mod outbox;
 mod session;
 mod sync;
 mod viewer;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -24,5 +25,6 @@ pub struct Query(
     node::NodeQuery,
     outbox::OutboxQuery,
     sync::SyncQuery,
+    webhooks::WebhookQuery,
     viewer::ViewerQuery,
 );

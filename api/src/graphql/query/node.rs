@@ -52,7 +52,7 @@ async fn load_node(ctx: &Context<'_>, id: GlobalId) -> FieldResult<Option<Node>>
             .await?
             .map(Node::Feedback),
         // Administrative records, read through their own fields, are not nodes.
-        NodeType::OutboxEvent | NodeType::CalendarLink => None,
+        NodeType::OutboxEvent | NodeType::CalendarLink | NodeType::WebhookEndpoint => None,
         NodeType::Organisation => loaders
             .load_one(OrganisationId(uuid))
             .await?

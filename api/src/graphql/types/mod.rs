@@ -15,6 +15,7 @@ mod participant;
 mod session;
 pub mod sync;
 mod testimonial;
+pub mod webhooks;
 
 pub use actor::{Actor, load_actor, session_assignments};
 pub use calendar::{CalendarLink, active_link};
