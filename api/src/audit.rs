@@ -179,16 +179,30 @@ pub async fn record_change(
     ids: &[Uuid],
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    record_event(txn, actor, action, record_type, ids, None, at).await
+}
+
+/// Records what an actor did, with details such as a batch's counts (never personal data: the
+/// trail is read by more people than the records it points at).
+pub async fn record_event(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    record_type: &str,
+    ids: &[Uuid],
+    details: Option<serde_json::Value>,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
     audit_event::Entity::insert(row(
         actor,
         action,
         record_type,
         ids,
         Outcome::Allowed,
-        None,
+        details,
         at,
     ))
-    .exec_without_returning(txn)
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }

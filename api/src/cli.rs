@@ -1,4 +1,7 @@
-//! The command line of the one binary: `serve` (the default), `migrate` and `schema`.
+//! The command line of the one binary: `serve` (the default), `migrate`, `schema`, and the jobs
+//! an operator runs beside the service: tokens, API keys, CSV sync and the feed's epoch.
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -9,8 +12,9 @@ use crate::{
     auth::{Role, jwt::JwtKeys},
     config::Settings,
     db, graphql,
+    live::Live,
     startup::Application,
-    sync::external_ids::Source,
+    sync::{csv, external_ids::Source, feed, upsert::ErrorPolicy},
     telemetry,
 };
 
@@ -38,6 +42,71 @@ enum Command {
     /// API keys for machines: a ministry's sync job, a dashboard.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Participants and enrolments of a source system from and to CSV files.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// The change feed.
+    #[command(subcommand)]
+    Feed(FeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncCommand {
+    /// Import a CSV file through the same rules as `syncParticipants` and `syncEnrolments`, in
+    /// batches of 1,000 rows. Exits 0 when every row went through, 2 when some were refused
+    /// (listed), 1 when the file cannot be read.
+    Import {
+        /// The source system the file speaks for, such as `bzk`.
+        #[arg(long)]
+        source: String,
+        #[arg(long, value_enum)]
+        kind: csv::Kind,
+        /// What a refused row does: refuse only itself, or refuse its whole batch of 1,000.
+        #[arg(long, value_enum, default_value = "per-item")]
+        error_policy: ErrorPolicyArg,
+        /// Say what would happen and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// The file; `-` for standard input.
+        file: PathBuf,
+    },
+    /// Export what a source's scope holds now, in the import's columns.
+    Export {
+        #[arg(long)]
+        source: String,
+        #[arg(long, value_enum)]
+        kind: csv::Kind,
+        /// Where to write; standard output by default. Created readable by its owner only:
+        /// the file holds personal data.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ErrorPolicyArg {
+    PerItem,
+    AllOrNothing,
+}
+
+impl From<ErrorPolicyArg> for ErrorPolicy {
+    fn from(policy: ErrorPolicyArg) -> Self {
+        match policy {
+            ErrorPolicyArg::PerItem => Self::PerItem,
+            ErrorPolicyArg::AllOrNothing => Self::AllOrNothing,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedCommand {
+    /// Start a new feed epoch after restoring the database from a backup: every client's
+    /// cursor then answers MUST_RESYNC, and clients start again from a snapshot, instead of
+    /// missing the changes the restore undid.
+    NewEpoch,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +206,17 @@ pub async fn run() -> anyhow::Result<()> {
             db::migrate(&db).await?;
             api_key_command(&db, command).await
         }
+        Command::Sync(command) => {
+            let db = connect(&cli.settings).await?;
+            sync_command(&db, command).await
+        }
+        Command::Feed(FeedCommand::NewEpoch) => {
+            let db = connect(&cli.settings).await?;
+            let epoch = feed::new_epoch(&db, chrono::Utc::now()).await?;
+            println!("{epoch}");
+            eprintln!("started feed epoch {epoch}; clients resync from a snapshot");
+            Ok(())
+        }
         Command::Migrate => {
             telemetry::init(cli.settings.log_format);
             let db = db::connect(
@@ -154,6 +234,103 @@ pub async fn run() -> anyhow::Result<()> {
             telemetry::init(cli.settings.log_format);
             let application = Application::build(cli.settings).await?;
             application.run_until_stopped().await?;
+            Ok(())
+        }
+    }
+}
+
+/// A connection for a job beside the service, with the schema up to date.
+async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(
+        &settings.database_url,
+        1,
+        settings.limits.database_timeouts(),
+        Default::default(),
+    )
+    .await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn sync_command(db: &DatabaseConnection, command: SyncCommand) -> anyhow::Result<()> {
+    match command {
+        SyncCommand::Import {
+            source,
+            kind,
+            error_policy,
+            dry_run,
+            json,
+            file,
+        } => {
+            let source = Source::parse(&source).map_err(anyhow::Error::msg)?;
+            let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::fs::File::open(&file)?)
+            };
+            let live = Live::publisher(db.get_database_backend());
+            let report = csv::import(
+                db,
+                &live,
+                &source,
+                kind,
+                input,
+                error_policy.into(),
+                dry_run,
+                !json,
+            )
+            .await?;
+            let report = match report {
+                Ok(report) => report,
+                Err(error) => anyhow::bail!("{}: {error}", file.display()),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for row in &report.refused {
+                    println!(
+                        "line {} ({}): {} {}: {}",
+                        row.line,
+                        row.sourced_id,
+                        row.code.as_deref().unwrap_or("REFUSED"),
+                        row.field.as_deref().unwrap_or("-"),
+                        row.message.as_deref().unwrap_or_default()
+                    );
+                }
+                let c = report.counts;
+                eprintln!(
+                    "{}{} created, {} updated, {} unchanged, {} cancelled, {} refused",
+                    if dry_run {
+                        "dry run, nothing written: "
+                    } else {
+                        ""
+                    },
+                    c.created,
+                    c.updated,
+                    c.unchanged,
+                    c.cancelled,
+                    c.rejected
+                );
+            }
+            if report.counts.rejected > 0 {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        SyncCommand::Export {
+            source,
+            kind,
+            output,
+        } => {
+            let source = Source::parse(&source).map_err(anyhow::Error::msg)?;
+            let rows = match output {
+                Some(path) => {
+                    let file = crate::private_files::create(&path)?;
+                    csv::export(db, &source, kind, std::io::BufWriter::new(file)).await?
+                }
+                None => csv::export(db, &source, kind, std::io::stdout().lock()).await?,
+            };
+            eprintln!("exported {rows} rows");
             Ok(())
         }
     }

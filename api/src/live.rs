@@ -95,6 +95,15 @@ impl Live {
         }
     }
 
+    /// Announces changes without listening: for a command-line job sharing the database with
+    /// running services, whose subscribers hear its changes on PostgreSQL.
+    pub fn publisher(backend: DbBackend) -> Self {
+        Self {
+            through_database: backend == DbBackend::Postgres,
+            ..Self::in_process()
+        }
+    }
+
     /// On PostgreSQL, listens for the changes of every process sharing the database.
     pub async fn start(database_url: &str, backend: DbBackend) -> anyhow::Result<Self> {
         if backend != DbBackend::Postgres {

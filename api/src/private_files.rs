@@ -56,6 +56,18 @@ pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
+/// Creates a file to write, readable by its owner only (an export of personal data); an
+/// existing file is replaced and tightened.
+pub fn create(path: &Path) -> io::Result<std::fs::File> {
+    let file = private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    tighten(path)?;
+    Ok(file)
+}
+
 /// Writes `name` in `dir` so that a reader never sees half of it: first beside it, then renamed.
 pub async fn write_atomically(dir: &Path, name: &str, contents: Vec<u8>) -> io::Result<()> {
     let dir = dir.to_owned();

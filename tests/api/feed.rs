@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use api::auth::Role;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{

@@ -16,6 +16,7 @@ mod auth;
 mod booking;
 mod calendar;
 mod connections;
+mod csv_files;
 mod demo_data;
 mod feed;
 mod feedback;

@@ -355,6 +355,41 @@ async fn a_snapshot_cancels_what_it_leaves_out_within_its_guard() {
 }
 
 /// Every change of a page of the feed, read by `key` from `after` until none is left.
+/// Waits until every change committed so far is below the feed's visible end (on PostgreSQL,
+/// other tests' transactions on the shared cluster hold that end back a while).
+pub async fn settle(app: &TestApp) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let settled = "SELECT (SELECT coalesce(max(xact), 0) FROM enrolment_changes) \
+                   < pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS settled";
+    loop {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, settled))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<bool>("", "settled").unwrap() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the feed never settled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads the feed from `after` to its visible end, once every change committed so far is
+/// visible.
+pub async fn read_settled(app: &TestApp, key: &str, after: Value) -> (Vec<Value>, Value) {
+    settle(app).await;
+    read_feed(app, key, after).await
+}
+
 pub async fn read_feed(app: &TestApp, key: &str, mut after: Value) -> (Vec<Value>, Value) {
     let mut seen = Vec::new();
     loop {
@@ -421,7 +456,7 @@ async fn the_feed_gives_each_change_once_with_rising_versions_within_the_sources
     )
     .await;
 
-    let (mine, cursor) = read_feed(&app, &bzk, Value::Null).await;
+    let (mine, cursor) = read_settled(&app, &bzk, Value::Null).await;
     let kinds: Vec<(String, i64)> = mine
         .iter()
         .map(|c| {
@@ -446,7 +481,7 @@ async fn the_feed_gives_each_change_once_with_rising_versions_within_the_sources
         mine.iter()
             .all(|c| c["enrolment"]["id"] == c["enrolmentId"])
     );
-    let (theirs, _) = read_feed(&app, &other, Value::Null).await;
+    let (theirs, _) = read_settled(&app, &other, Value::Null).await;
     assert_eq!(
         theirs.len(),
         1,
@@ -454,12 +489,12 @@ async fn the_feed_gives_each_change_once_with_rising_versions_within_the_sources
     );
 
     // Nothing new: an empty page, not an error. A later change comes after the cursor.
-    let (nothing, same) = read_feed(&app, &bzk, cursor.clone()).await;
+    let (nothing, same) = read_settled(&app, &bzk, cursor.clone()).await;
     assert!(nothing.is_empty());
     assert_eq!(same, cursor);
 
     let admin = app.token(Role::Administrator);
-    let (all, _) = read_feed(&app, &admin, Value::Null).await;
+    let (all, _) = read_settled(&app, &admin, Value::Null).await;
     assert_eq!(all.len(), 5);
 }
 
@@ -469,7 +504,7 @@ async fn a_cursor_of_another_epoch_must_resync_and_garbage_is_an_invalid_cursor(
     let admin = app.token(Role::Administrator);
     let session = bookable_session(&app, 5).await;
     crate::booking::book_self(&app, &session, insert_participant(&app.db).await.id).await;
-    let (_, cursor) = read_feed(&app, &admin, Value::Null).await;
+    let (_, cursor) = read_settled(&app, &admin, Value::Null).await;
     assert!(cursor.is_string());
 
     api::sync::feed::new_epoch(&app.db, chrono::Utc::now())
@@ -553,7 +588,7 @@ async fn a_snapshot_and_the_feed_from_its_cursor_equal_the_live_state() {
         json!({ "items": [item(0, "CANCELLED"), item(1, "ACTIVE"), item(2, "ACTIVE")] }),
     )
     .await;
-    let (changes, _) = read_feed(
+    let (changes, _) = read_settled(
         &app,
         &key,
         snapshot["enrolmentSnapshot"]["feedCursor"].clone(),

@@ -419,7 +419,7 @@ fn taken(error: AssignError, index: usize) -> TxError {
                 UserErrorCode::Conflict,
                 "the source knows this enrolment by another id, or this id names another enrolment",
             )
-            .at(&format!("items.{index}.externalId")),
+            .at(format!("items.{index}.externalId")),
         ),
         AssignError::Db(error) => error.into(),
     }

@@ -153,6 +153,22 @@ pub async fn find_external_ids(
     Ok(found)
 }
 
+/// Every record of a kind a source knows, with the id it knows it by.
+pub async fn records_of_source(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    kind: RecordType,
+) -> Result<HashMap<Uuid, String>, DbErr> {
+    Ok(external_id::Entity::find()
+        .filter(external_id::Column::Source.eq(source.as_str()))
+        .filter(external_id::Column::RecordType.eq(kind.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.record_id, row.external_id))
+        .collect())
+}
+
 /// Why an id could not be given to a record.
 #[derive(Debug, thiserror::Error)]
 pub enum AssignError {
@@ -189,20 +205,6 @@ pub async fn assign(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn source_names_are_plain() {
-        assert!(Source::parse("bzk-sync").is_ok());
-        assert!(Source::parse("gemeente.utrecht_2").is_ok());
-        for name in ["", "BZK", "bzk sync", "-bzk", &"a".repeat(51), "bzk/sync"] {
-            assert!(Source::parse(name).is_err(), "{name}");
-        }
-    }
-}
-
 /// Takes a source's id from the record it named (it is about to name another).
 pub async fn forget(
     db: &impl ConnectionTrait,
@@ -217,4 +219,18 @@ pub async fn forget(
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_names_are_plain() {
+        assert!(Source::parse("bzk-sync").is_ok());
+        assert!(Source::parse("gemeente.utrecht_2").is_ok());
+        for name in ["", "BZK", "bzk sync", "-bzk", &"a".repeat(51), "bzk/sync"] {
+            assert!(Source::parse(name).is_err(), "{name}");
+        }
+    }
 }

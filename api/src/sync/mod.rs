@@ -4,6 +4,7 @@
 //! (`feed`), a snapshot to start from (`snapshot`), signed webhooks (`webhooks`) and CSV on the
 //! command line (`csv`).
 
+pub mod csv;
 pub mod enrolments;
 pub mod external_ids;
 pub mod feed;

@@ -159,7 +159,7 @@ pub async fn plan(
                     UserErrorCode::DuplicateInBatch,
                     "an earlier item of this batch has this external id",
                 )
-                .at(&format!("items.{index}.externalId")),
+                .at(format!("items.{index}.externalId")),
             )));
             continue;
         }
@@ -195,7 +195,7 @@ pub async fn plan(
                             UserErrorCode::Conflict,
                             "a participant with this e-mail address is known to this source by another external id",
                         )
-                        .at(&format!("items.{index}.email")),
+                        .at(format!("items.{index}.email")),
                     ))
                 }
                 // Booked before the source knew them: the source's id is given to them.
@@ -295,7 +295,7 @@ fn update(
                             UserErrorCode::Conflict,
                             "the source knows this participant by another external id",
                         )
-                        .at(&format!("items.{index}.externalId")),
+                        .at(format!("items.{index}.externalId")),
                     ),
                     AssignError::Db(error) => error.into(),
                 })?;

@@ -219,3 +219,69 @@ async fn run_per_item(
     }
     Ok(outcomes)
 }
+
+/// How many items of a batch ended how.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub cancelled: usize,
+    pub rejected: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, action: SyncAction) {
+        let counter = match action {
+            SyncAction::Created => &mut self.created,
+            SyncAction::Updated => &mut self.updated,
+            SyncAction::Unchanged => &mut self.unchanged,
+            SyncAction::Cancelled => &mut self.cancelled,
+            SyncAction::Rejected => &mut self.rejected,
+        };
+        *counter += 1;
+    }
+
+    pub fn of(outcomes: &[ItemOutcome]) -> Self {
+        let mut counts = Self::default();
+        for outcome in outcomes {
+            counts.add(outcome.action);
+        }
+        counts
+    }
+}
+
+/// One row on the audit trail for a batch, with its counts (each change it made has its own
+/// row too, written with the change): who synced what, when, and how it went. A batch that
+/// changed and refused nothing leaves no row: a job that resends its records every few minutes
+/// must not bury the trail.
+pub async fn record_batch(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    operation: &str,
+    policy: ErrorPolicy,
+    counts: Counts,
+) -> Result<(), sea_orm::DbErr> {
+    if counts.unchanged
+        == counts.created + counts.updated + counts.cancelled + counts.rejected + counts.unchanged
+    {
+        return Ok(());
+    }
+    crate::audit::record_event(
+        db,
+        actor,
+        operation,
+        "SyncBatch",
+        &[],
+        Some(serde_json::json!({
+            "errorPolicy": policy,
+            "created": counts.created,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "cancelled": counts.cancelled,
+            "rejected": counts.rejected,
+        })),
+        chrono::Utc::now(),
+    )
+    .await
+}

@@ -240,6 +240,12 @@ async fn run_batch<I: Serialize>(
     let live = data.live.clone();
     let finished = tokio::spawn(async move {
         let outcomes = upsert::run(&db, &live, &actor, policy, dry_run, items).await;
+        if let (Ok(outcomes), false) = (&outcomes, dry_run) {
+            let counts = upsert::Counts::of(outcomes);
+            if let Err(error) = upsert::record_batch(&db, &actor, operation, policy, counts).await {
+                tracing::warn!(error = %error, "could not record a batch on the audit trail");
+            }
+        }
         if let (Ok(outcomes), Some(id)) = (&outcomes, claimed) {
             let answer = serde_json::to_string(&StoredAnswer {
                 outcomes: outcomes.clone(),
@@ -365,7 +371,7 @@ fn check_enrolment(index: usize, item: &SyncEnrolmentInput) -> Result<SyncedEnro
             SessionId::from_global(id, "sessionId")
                 .map_err(|_| {
                     Refusal::new(UserErrorCode::InvalidId, "not a session id")
-                        .at(&field("sessionId"))
+                        .at(field("sessionId"))
                 })?
                 .0,
         ),
