@@ -703,3 +703,193 @@ async fn a_resent_batch_of_a_thousand_writes_nothing() {
         "no audit noise"
     );
 }
+
+/// The integrators' example in the README (`examples/sync/sync_client.py`) keeps its copy in
+/// step: a snapshot, then the feed, then a fresh start after a restore.
+#[tokio::test]
+async fn the_example_client_follows_the_snapshot_the_feed_and_a_new_epoch() {
+    let app = spawn_app().await;
+    let key = source_key(&app, "bzk").await;
+    sync(
+        &app,
+        &key,
+        SYNC_PARTICIPANTS,
+        json!({ "items": people("x", 3) }),
+    )
+    .await;
+    let session = bookable_session(&app, 5).await;
+    let session_id = SessionId(session.id).to_global();
+    let item = |n: usize, status: &str| {
+        json!({ "externalId": format!("xe-{n}"), "participantExternalId": format!("x-{n}"),
+                "sessionId": session_id, "status": status })
+    };
+    sync(
+        &app,
+        &key,
+        SYNC_ENROLMENTS,
+        json!({ "items": [item(0, "ACTIVE"), item(1, "ACTIVE")] }),
+    )
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let state_file = state.path().join("bzk.json");
+    // The client runs beside this test's runtime, which the service's tasks need.
+    let run = || {
+        let mut command = std::process::Command::new("python3");
+        command
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/sync/sync_client.py"
+            ))
+            .args(["--url", &app.url("/graphql"), "--once", "--state"])
+            .arg(&state_file)
+            .env("TRAINING_API_KEY", &key);
+        async move {
+            let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+            (
+                (
+                    summary["enrolments"].as_i64().unwrap(),
+                    summary["active"].as_i64().unwrap(),
+                ),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        }
+    };
+
+    assert_eq!(run().await.0, (2, 2), "from the snapshot");
+    sync(
+        &app,
+        &key,
+        SYNC_ENROLMENTS,
+        json!({ "items": [item(0, "CANCELLED"), item(2, "ACTIVE")] }),
+    )
+    .await;
+    settle(&app).await;
+    assert_eq!(run().await.0, (3, 2), "from the feed");
+    api::sync::feed::new_epoch(&app.db, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (after_restore, said) = run().await;
+    assert_eq!(after_restore, (3, 2), "from a fresh snapshot");
+    assert!(said.contains("fresh start"), "{said}");
+}
+
+const LINK: &str = "mutation($id: ID!, $externalId: String) {
+    linkExternalId(input: { id: $id, externalId: $externalId }) { externalId userErrors { code field } } }";
+
+/// A source names sessions by its own ids once it has linked them: sync batches then book by
+/// `sessionExternalId`. Links are the source's own, one per record, and shown only to those who
+/// sync or plan.
+#[tokio::test]
+async fn a_source_links_its_ids_to_sessions_and_books_by_them() {
+    let app = spawn_app().await;
+    let key = source_key(&app, "bzk").await;
+    let other = source_key(&app, "gemeente-x").await;
+    let session = bookable_session(&app, 5).await;
+    let second = bookable_session(&app, 5).await;
+    let (session_id, second_id) = (
+        SessionId(session.id).to_global(),
+        SessionId(second.id).to_global(),
+    );
+    sync(
+        &app,
+        &key,
+        SYNC_PARTICIPANTS,
+        json!({ "items": people("k", 1) }),
+    )
+    .await;
+
+    let linked = app
+        .data_as(
+            &key,
+            LINK,
+            json!({ "id": session_id, "externalId": "klas-1" }),
+        )
+        .await;
+    assert_eq!(linked["linkExternalId"]["externalId"], "klas-1", "{linked}");
+    let booked = sync(
+        &app,
+        &key,
+        SYNC_ENROLMENTS,
+        json!({ "items": [{ "externalId": "ke-0", "participantExternalId": "k-0",
+                            "sessionExternalId": "klas-1", "status": "ACTIVE" }] }),
+    )
+    .await;
+    assert_eq!(booked["results"][0]["action"], "CREATED", "{booked}");
+
+    let taken = app
+        .data_as(
+            &key,
+            LINK,
+            json!({ "id": second_id, "externalId": "klas-1" }),
+        )
+        .await;
+    assert_eq!(taken["linkExternalId"]["userErrors"][0]["code"], "CONFLICT");
+    let theirs = app
+        .data_as(
+            &other,
+            LINK,
+            json!({ "id": second_id, "externalId": "klas-1" }),
+        )
+        .await;
+    assert!(
+        theirs["linkExternalId"]["userErrors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "another source's ids are its own"
+    );
+    assert_eq!(linked_id(&app, Some(&key), &session_id).await, "klas-1");
+    assert_eq!(
+        linked_id(&app, Some(&other), &session_id).await,
+        Value::Null,
+        "not linked in that source"
+    );
+    assert_eq!(
+        linked_id(&app, None, &session_id).await,
+        Value::Null,
+        "anonymous callers see no source's ids"
+    );
+    let person = insert_participant(&app.db).await;
+    let refused = app
+        .graphql_as(
+            &app.participant_token(person.id),
+            LINK,
+            json!({ "id": session_id, "externalId": "x" }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    let wrong = app
+        .data_as(
+            &key,
+            LINK,
+            json!({ "id": EnrolmentId(uuid::Uuid::new_v4()).to_global(), "externalId": "x" }),
+        )
+        .await;
+    assert_eq!(
+        wrong["linkExternalId"]["userErrors"][0]["code"],
+        "INVALID_ID"
+    );
+
+    let unlinked = app
+        .data_as(&key, LINK, json!({ "id": session_id, "externalId": null }))
+        .await;
+    assert_eq!(unlinked["linkExternalId"]["externalId"], Value::Null);
+    assert_eq!(linked_id(&app, Some(&key), &session_id).await, Value::Null);
+}
+
+async fn linked_id(app: &TestApp, token: Option<&str>, session_id: &str) -> Value {
+    let read = "query($id: ID!) { node(id: $id) { ... on Session { externalId } } }";
+    let body = match token {
+        Some(token) => app.data_as(token, read, json!({ "id": session_id })).await,
+        None => app.data(read, json!({ "id": session_id })).await,
+    };
+    body["node"]["externalId"].clone()
+}

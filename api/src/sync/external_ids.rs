@@ -221,6 +221,22 @@ pub async fn forget(
     Ok(())
 }
 
+/// Takes away the id a source knows a record by, if it has one.
+pub async fn unlink(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    kind: RecordType,
+    record_id: Uuid,
+) -> Result<(), DbErr> {
+    external_id::Entity::delete_many()
+        .filter(external_id::Column::Source.eq(source.as_str()))
+        .filter(external_id::Column::RecordType.eq(kind.as_str()))
+        .filter(external_id::Column::RecordId.eq(record_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,11 @@
-//! Bulk upserts for source systems: `syncParticipants` and `syncEnrolments` (see `sync::upsert`).
+//! Bulk upserts for source systems: `syncParticipants` and `syncEnrolments` (see `sync::upsert`),
+//! and `linkExternalId`, which tells the service the source's ids of sessions and courses.
 
 use std::collections::HashMap;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
+use sea_orm::EntityTrait;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -17,7 +19,7 @@ use crate::{
     },
     domain::{
         booking::{Refusal, UserErrorCode},
-        ids::{CourseId, EnrolmentId, ParticipantId, SessionId},
+        ids::{CourseId, EnrolmentId, GlobalId, NodeType, ParticipantId, SessionId},
         input,
     },
     error::{ApiError, FieldResult},
@@ -27,7 +29,7 @@ use crate::{
     },
     sync::{
         enrolments::{self, SessionRef, Snapshot, SyncedEnrolment, WantedStatus},
-        external_ids::source_of,
+        external_ids::{self, AssignError, RecordType, source_of},
         participants::{self, ParticipantFields},
         upsert::{self, ErrorPolicy, Item, ItemOutcome, MAX_ITEMS, SyncAction},
     },
@@ -35,6 +37,23 @@ use crate::{
 
 #[derive(Default)]
 pub struct SyncMutation;
+
+#[derive(InputObject)]
+pub struct LinkExternalIdInput {
+    /// A session or a course.
+    pub id: ID,
+    /// The id the caller's source system knows it by; null takes the link away.
+    pub external_id: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct LinkExternalIdPayload {
+    #[graphql(flatten)]
+    pub result: MutationResult,
+    /// The id the record now has in the caller's source.
+    pub external_id: Option<String>,
+}
 
 /// A participant as the source system knows them.
 #[derive(InputObject, Serialize, Debug, Clone)]
@@ -153,6 +172,18 @@ fn require_sync_writer(viewer: &Viewer) -> FieldResult<()> {
         None => Err(ApiError::Unauthenticated.into()),
         Some(Role::SyncClient | Role::Administrator) => Ok(()),
         Some(_) => Err(ApiError::ForbiddenTo("only sync clients and administrators sync").into()),
+    }
+}
+
+/// The session or course an id names.
+fn linkable(id: &ID) -> Result<(RecordType, Uuid), Refusal> {
+    let refused =
+        || Refusal::new(UserErrorCode::InvalidId, "the id of a session or a course").at("input.id");
+    let global = GlobalId::decode(id, "id").map_err(|_| refused())?;
+    match global.node_type {
+        NodeType::Session => Ok((RecordType::Session, global.uuid)),
+        NodeType::Course => Ok((RecordType::Course, global.uuid)),
+        _ => Err(refused()),
     }
 }
 
@@ -378,7 +409,7 @@ fn check_enrolment(index: usize, item: &SyncEnrolmentInput) -> Result<SyncedEnro
         (None, Some(external)) => SessionRef::External(input::required(
             external,
             &field("sessionExternalId"),
-            crate::sync::external_ids::MAX_EXTERNAL_ID,
+            external_ids::MAX_EXTERNAL_ID,
             false,
         )?),
         _ => {
@@ -454,6 +485,110 @@ impl SyncMutation {
             input.dry_run,
         )
         .await
+    }
+
+    /// Gives a session or a course the id the caller's source system knows it by (or takes
+    /// it away), so that `syncEnrolments` can name sessions by `sessionExternalId` and CSV files
+    /// by `classSourcedId`. One id per record and source; an id already naming another record
+    /// is `CONFLICT`. Sync clients (their source) and administrators (the default source).
+    async fn link_external_id(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkExternalIdInput,
+    ) -> FieldResult<LinkExternalIdPayload> {
+        let viewer = viewer(ctx)?;
+        require_sync_writer(viewer)?;
+        let source = source_of(viewer);
+        let data = request_data(ctx)?;
+        let actor = data.viewer.actor().ok_or(ApiError::Unauthenticated)?;
+        let answer = |result: Result<Option<String>, Refusal>| LinkExternalIdPayload {
+            result: MutationResult {
+                client_mutation_id: input.client_mutation_id.clone(),
+                replayed: false,
+                user_errors: result
+                    .as_ref()
+                    .err()
+                    .map(|refusal| UserError {
+                        code: refusal.code,
+                        message: refusal.message.clone(),
+                        field: refusal.field.clone(),
+                    })
+                    .into_iter()
+                    .collect(),
+            },
+            external_id: result.ok().flatten(),
+        };
+        let target = match linkable(&input.id) {
+            Ok(target) => target,
+            Err(refusal) => return Ok(answer(Err(refusal))),
+        };
+        let external_id = match input
+            .external_id
+            .as_deref()
+            .map(|id| input::required(id, "input.externalId", external_ids::MAX_EXTERNAL_ID, false))
+            .transpose()
+        {
+            Ok(id) => id,
+            Err(refusal) => return Ok(answer(Err(refusal))),
+        };
+        let (kind, record) = target;
+        let linked = crate::db::transaction::write(&data.db, |txn| {
+            let (source, actor, external_id) = (source.clone(), actor.clone(), external_id.clone());
+            Box::pin(async move {
+                let exists = match kind {
+                    RecordType::Session => entity::session::Entity::find_by_id(record)
+                        .one(txn)
+                        .await?
+                        .is_some(),
+                    _ => entity::course::Entity::find_by_id(record)
+                        .one(txn)
+                        .await?
+                        .is_some(),
+                };
+                if !exists {
+                    return Err(TxError::Refused(
+                        Refusal::new(UserErrorCode::NotFound, "no such session or course")
+                            .at("input.id"),
+                    ));
+                }
+                external_ids::unlink(txn, &source, kind, record).await?;
+                if let Some(id) = &external_id {
+                    external_ids::assign(txn, &source, kind, id, record, Utc::now())
+                        .await
+                        .map_err(|error| match error {
+                            AssignError::Taken => TxError::Refused(
+                                Refusal::new(
+                                    UserErrorCode::Conflict,
+                                    "this id names another record in your source",
+                                )
+                                .at("input.externalId"),
+                            ),
+                            AssignError::Db(error) => error.into(),
+                        })?;
+                }
+                crate::audit::record_change(
+                    txn,
+                    &actor,
+                    "linkExternalId",
+                    if kind == RecordType::Session {
+                        "Session"
+                    } else {
+                        "Course"
+                    },
+                    &[record],
+                    Utc::now(),
+                )
+                .await?;
+                Ok(external_id)
+            })
+        })
+        .await;
+        match linked {
+            Ok(id) => Ok(answer(Ok(id))),
+            Err(TxError::Refused(refusal)) => Ok(answer(Err(refusal))),
+            Err(TxError::Busy) => Err(ApiError::TryAgain.into()),
+            Err(TxError::Db(error)) => Err(ApiError::from(error).into()),
+        }
     }
 
     /// Books or cancels up to 1,000 enrolments as a source system knows them, through the same

@@ -26,6 +26,7 @@ use crate::{
     },
     error::{ApiError, FieldResult},
     graphql::context::loaders,
+    sync::external_ids::RecordType,
 };
 
 /// A training the institute offers, such as "Omgaan met intimidatie en bedreiging voor
@@ -42,6 +43,12 @@ impl Course {
 impl Course {
     pub async fn id(&self) -> ID {
         ID(self.course_id().to_global())
+    }
+
+    /// The id the caller's source system knows the course by, as linked with
+    /// `linkExternalId`; null for callers who do not sync or plan.
+    async fn external_id(&self, ctx: &Context<'_>) -> FieldResult<Option<String>> {
+        super::sync::public_external_id(ctx, RecordType::Course, self.0.id).await
     }
 
     /// Stable, readable identifier for links: `course(slug:)` finds the course by it.

@@ -12,14 +12,14 @@ use super::{
 use crate::{
     audit::Outcome,
     auth::{Role, Viewer, policy},
-    db::loaders::{ChangesOf, EnrolmentsOf, ExternalIdOf, WaitingPlaceOf},
+    db::loaders::{ChangesOf, EnrolmentsOf, WaitingPlaceOf},
     domain::{
         booking,
         ids::{CourseId, EnrolmentId, MunicipalityId, ParticipantId, SessionId},
     },
     error::{ApiError, FieldResult},
     graphql::context::{audit_read, audit_unknown, in_scope, loaders, viewer},
-    sync::external_ids::{RecordType, source_of},
+    sync::external_ids::RecordType,
 };
 
 /// An official who takes courses.
@@ -33,7 +33,7 @@ impl Participant {
 
     /// The id the caller's source system knows them by (staff: the default source's).
     async fn external_id(&self, ctx: &Context<'_>) -> FieldResult<Option<String>> {
-        external_id(ctx, RecordType::Participant, self.0.id).await
+        super::sync::external_id(ctx, RecordType::Participant, self.0.id).await
     }
 
     async fn full_name(&self) -> &str {
@@ -124,7 +124,7 @@ impl Enrolment {
 
     /// The id the caller's source system knows it by (staff: the default source's).
     async fn external_id(&self, ctx: &Context<'_>) -> FieldResult<Option<String>> {
-        external_id(ctx, RecordType::Enrolment, self.0.id).await
+        super::sync::external_id(ctx, RecordType::Enrolment, self.0.id).await
     }
 
     async fn session(&self, ctx: &Context<'_>) -> FieldResult<Session> {
@@ -254,20 +254,4 @@ pub async fn load_enrolment(ctx: &Context<'_>, id: EnrolmentId) -> FieldResult<O
     };
     audit_read(ctx, "Enrolment", vec![found.id], outcome)?;
     Ok(allowed.then_some(Enrolment(found)))
-}
-
-/// The id the caller's source system knows a record by.
-async fn external_id(
-    ctx: &Context<'_>,
-    kind: RecordType,
-    record: uuid::Uuid,
-) -> FieldResult<Option<String>> {
-    let source = source_of(viewer(ctx)?);
-    Ok(loaders(ctx)?
-        .load_one(ExternalIdOf {
-            source: std::sync::Arc::from(source.as_str()),
-            kind,
-            record,
-        })
-        .await?)
 }

@@ -20,6 +20,7 @@ use crate::{
     },
     error::{ApiError, FieldResult},
     graphql::context::{audit_read, in_scope, loaders, null_with_error, viewer},
+    sync::external_ids::RecordType,
 };
 
 /// One run of a course on a date, at a location, with a number of seats.
@@ -38,6 +39,12 @@ impl Session {
 impl Session {
     pub async fn id(&self) -> ID {
         ID(SessionId(self.0.id).to_global())
+    }
+
+    /// The id the caller's source system knows the session by, as linked with
+    /// `linkExternalId`; null for callers who do not sync or plan.
+    async fn external_id(&self, ctx: &Context<'_>) -> FieldResult<Option<String>> {
+        super::sync::public_external_id(ctx, RecordType::Session, self.0.id).await
     }
 
     async fn course(&self, ctx: &Context<'_>) -> FieldResult<Course> {

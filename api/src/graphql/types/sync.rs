@@ -9,7 +9,48 @@ use super::{
     enums::{EnrolmentChangeKind, EnrolmentStatus},
     load_enrolment,
 };
-use crate::{domain::ids::EnrolmentId, error::FieldResult, sync::feed::FeedChange};
+use crate::{
+    auth::Role,
+    db::loaders::ExternalIdOf,
+    domain::ids::EnrolmentId,
+    error::FieldResult,
+    graphql::context::{loaders, viewer},
+    sync::{
+        external_ids::{RecordType, source_of},
+        feed::FeedChange,
+    },
+};
+
+/// The id the caller's source system knows a record by (staff: the default source's).
+pub(crate) async fn external_id(
+    ctx: &Context<'_>,
+    kind: RecordType,
+    record: Uuid,
+) -> FieldResult<Option<String>> {
+    let source = source_of(viewer(ctx)?);
+    Ok(loaders(ctx)?
+        .load_one(ExternalIdOf {
+            source: std::sync::Arc::from(source.as_str()),
+            kind,
+            record,
+        })
+        .await?)
+}
+
+/// The same for a public record (a session, a course): only for those who sync or plan, since
+/// a source's ids say which systems the institute works with.
+pub(crate) async fn public_external_id(
+    ctx: &Context<'_>,
+    kind: RecordType,
+    record: Uuid,
+) -> FieldResult<Option<String>> {
+    match viewer(ctx)?.role() {
+        Some(Role::SyncClient | Role::Administrator | Role::Coordinator) => {
+            external_id(ctx, kind, record).await
+        }
+        _ => Ok(None),
+    }
+}
 
 /// One change of an enrolment, as the feed gives it.
 #[derive(SimpleObject)]
