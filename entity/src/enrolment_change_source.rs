@@ -8,6 +8,10 @@ pub struct Model {
     pub source: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub change_id: Uuid,
+    /// The change's place in the feed, copied so a source's changes are read in feed order
+    /// from an index of their own.
+    pub xact: i64,
+    pub position: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

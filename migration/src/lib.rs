@@ -12,6 +12,7 @@ mod m20261129_000005_actors;
 mod m20261129_000006_messages;
 mod m20261202_000007_hardening;
 mod m20261202_000008_sync;
+mod m20261202_000009_feed_scope_order;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_messages::Migration),
             Box::new(m20261202_000007_hardening::Migration),
             Box::new(m20261202_000008_sync::Migration),
+            Box::new(m20261202_000009_feed_scope_order::Migration),
         ]
     }
 }

@@ -123,9 +123,11 @@ pub async fn record_scope(
 ) -> Result<(), DbErr> {
     txn.execute_raw(statement(
         txn,
-        "INSERT INTO enrolment_change_sources (change_id, source) \
-         SELECT $1, x.source FROM external_ids x JOIN enrolments e ON e.participant_id = x.record_id \
-         WHERE x.record_type = 'PARTICIPANT' AND e.id = $2",
+        "INSERT INTO enrolment_change_sources (change_id, source, xact, position) \
+         SELECT c.id, x.source, c.xact, c.position FROM enrolment_changes c \
+         JOIN enrolments e ON e.id = $2 \
+         JOIN external_ids x ON x.record_type = 'PARTICIPANT' AND x.record_id = e.participant_id \
+         WHERE c.id = $1",
         vec![change_id.into(), enrolment_id.into()],
     ))
     .await?;
@@ -260,26 +262,12 @@ pub async fn read(
         }
     };
     let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let fence = if postgres {
-        " AND c.xact < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-    } else {
-        ""
-    };
-    let (join, mut values): (&str, Vec<Value>) = match source {
-        Some(source) => (
-            " JOIN enrolment_change_sources s ON s.change_id = c.id AND s.source = $3",
-            vec![xact.into(), position.into(), source.as_str().into()],
-        ),
-        None => ("", vec![xact.into(), position.into()]),
-    };
-    let limit_at = values.len() + 1;
+    let mut values: Vec<Value> = vec![xact.into(), position.into()];
+    if let Some(source) = source {
+        values.push(source.as_str().into());
+    }
     values.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
-    let sql = format!(
-        "SELECT c.id, c.enrolment_id, c.change, c.to_status, c.occurred_at, c.version, c.xact, c.position \
-         FROM enrolment_changes c{join} \
-         WHERE (c.xact > $1 OR (c.xact = $1 AND c.position > $2)){fence} \
-         ORDER BY c.xact, c.position LIMIT ${limit_at}"
-    );
+    let sql = page_sql(postgres, source.is_some());
     let mut changes = FeedChange::find_by_statement(statement(db, &sql, values))
         .all(db)
         .await?;
@@ -290,6 +278,40 @@ pub async fn read(
         changes,
         has_next_page,
     })
+}
+
+/// The statement of a page: the changes after (`$1` transaction, `$2` position), in the scope
+/// of the source `$3` when `scoped`, at most the last parameter many, ending (on PostgreSQL)
+/// below the oldest transaction still running. Public for the benchmark, which runs the same
+/// statement with pgbench as its ceiling. The row comparison lets both databases start each page
+/// in the `(xact, position)` index where the last one ended, instead of scanning from the start.
+pub fn page_sql(postgres: bool, scoped: bool) -> String {
+    let columns =
+        "c.id, c.enrolment_id, c.change, c.to_status, c.occurred_at, c.version, c.xact, c.position";
+    let fence = |table: &str| {
+        if postgres {
+            format!(" AND {table}.xact < pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        } else {
+            String::new()
+        }
+    };
+    if scoped {
+        // The source's own rows in feed order, from an index of their own.
+        format!(
+            "SELECT {columns} FROM enrolment_change_sources s \
+             JOIN enrolment_changes c ON c.id = s.change_id \
+             WHERE s.source = $3 AND (s.xact, s.position) > ($1, $2){} \
+             ORDER BY s.xact, s.position LIMIT $4",
+            fence("s")
+        )
+    } else {
+        format!(
+            "SELECT {columns} FROM enrolment_changes c \
+             WHERE (c.xact, c.position) > ($1, $2){} \
+             ORDER BY c.xact, c.position LIMIT $3",
+            fence("c")
+        )
+    }
 }
 
 /// Whether the change a cursor points after is older than the retention (or gone).
