@@ -286,6 +286,9 @@ async fn more_changes(service: &Service) -> anyhow::Result<usize> {
     ))
     .await?;
     txn.commit().await?;
+    // Statistics as autovacuum would soon have them: both the service and the ceiling then
+    // read with the plans a settled database gets.
+    service.db.execute_unprepared("ANALYZE").await?;
     Ok(rows.len() + enrolments.len())
 }
 
