@@ -45,6 +45,7 @@ mod defaults {
     pub const WS_API_KEY_CHECK_SECONDS: u64 = 60;
     pub const PERSISTED_QUERY_CACHE_ENTRIES: usize = 1000;
     pub const FEED_RETENTION_DAYS: u32 = 90;
+    pub const REPORT_THRESHOLD: u64 = 5;
     /// With doubling pauses capped at six hours: about three days of retries.
     pub const WEBHOOK_MAX_ATTEMPTS: u32 = 20;
     pub const WEBHOOK_RETRY_BASE_MS: u64 = 30_000;
@@ -101,6 +102,16 @@ pub struct Settings {
     /// Documents remembered by hash in `automatic` mode; the least recently used is forgotten.
     #[arg(long, env = "PERSISTED_QUERY_CACHE_ENTRIES", default_value_t = defaults::PERSISTED_QUERY_CACHE_ENTRIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub persisted_query_cache_entries: usize,
+
+    /// Reports publish no count below this (k), and nothing a count below it could be worked out
+    /// from. Fewer than three would let two people recognise each other.
+    #[arg(long, env = "REPORT_THRESHOLD", default_value_t = defaults::REPORT_THRESHOLD, value_parser = clap::value_parser!(u64).range(3..=100))]
+    pub report_threshold: u64,
+
+    /// A read-only database that reports are counted from, such as a PostgreSQL replica; by
+    /// default the main database. The audit trail is always written to the main one.
+    #[arg(long, env = "REPORTING_DATABASE_URL", hide_env_values = true)]
+    pub reporting_database_url: Option<String>,
 
     /// How many days a change-feed cursor stays good: a client that has not read the feed for
     /// longer starts again from a snapshot (`MUST_RESYNC`).
@@ -493,6 +504,8 @@ impl Settings {
             persisted_query_manifest: None,
             persisted_query_cache_entries: defaults::PERSISTED_QUERY_CACHE_ENTRIES,
             feed_retention_days: defaults::FEED_RETENTION_DAYS,
+            report_threshold: defaults::REPORT_THRESHOLD,
+            reporting_database_url: None,
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,

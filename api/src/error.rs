@@ -54,6 +54,14 @@ pub enum ApiError {
     },
     #[error("`{field}` is not a valid id")]
     InvalidId { field: &'static str },
+    /// A question the service understands but will not answer as asked, with a code of its own
+    /// (a report with too many dimensions, say).
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        field: &'static str,
+        message: String,
+    },
     #[error("`{field}` is not a valid cursor")]
     InvalidCursor { field: &'static str },
     #[error("`{field}` must be between 0 and {max}")]
@@ -88,6 +96,7 @@ impl ApiError {
         match self {
             Self::BadUserInput { .. } => code::BAD_USER_INPUT,
             Self::InvalidId { .. } => code::INVALID_ID,
+            Self::Refused { code, .. } => code,
             Self::InvalidCursor { .. } => code::INVALID_CURSOR,
             Self::InvalidPageSize { .. } => code::INVALID_PAGE_SIZE,
             Self::NotFound { .. } => code::NOT_FOUND,
@@ -104,6 +113,7 @@ impl ApiError {
         match self {
             Self::BadUserInput { field, .. }
             | Self::InvalidId { field }
+            | Self::Refused { field, .. }
             | Self::InvalidCursor { field }
             | Self::InvalidPageSize { field, .. } => Some(field),
             _ => None,

@@ -13,6 +13,7 @@ pub mod live;
 pub mod messages;
 pub mod metrics;
 pub mod private_files;
+pub mod reporting;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;

@@ -12,7 +12,7 @@ use crate::{
     auth::jwt::JwtKeys,
     config::{Environment, Introspection, Settings},
     db,
-    graphql::{IdempotencySettings, Services, build_schema},
+    graphql::{IdempotencySettings, ReportingSettings, Services, build_schema},
     http::{
         AppState, WebSocketLimits,
         client_address::TrustedProxies,
@@ -84,7 +84,22 @@ impl Application {
         spawn_feed_lag(db.clone(), metrics.clone());
         let request_timeout = Duration::from_millis(settings.limits.request_timeout_ms);
         let public_url = public_url(settings.messages.public_url.as_deref(), address)?;
+        let reporting_db = match &settings.reporting_database_url {
+            Some(url) => db::connect(
+                url,
+                settings.database_max_connections,
+                settings.limits.database_timeouts(),
+                metrics.db_statements.clone(),
+            )
+            .await
+            .context("connecting to the reporting database")?,
+            None => db.clone(),
+        };
         let services = Services {
+            reporting: ReportingSettings {
+                db: reporting_db,
+                threshold: settings.report_threshold,
+            },
             db,
             live,
             public_url,

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub cbs_code: String,
     pub name: String,
+    /// CBS's code of its province, such as PV27 (Noord-Holland).
+    pub province_code: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

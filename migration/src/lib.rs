@@ -13,6 +13,7 @@ mod m20261129_000006_messages;
 mod m20261202_000007_hardening;
 mod m20261202_000008_sync;
 mod m20261202_000009_feed_scope_order;
+mod m20261205_000010_reporting;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_hardening::Migration),
             Box::new(m20261202_000008_sync::Migration),
             Box::new(m20261202_000009_feed_scope_order::Migration),
+            Box::new(m20261205_000010_reporting::Migration),
         ]
     }
 }

@@ -25,6 +25,16 @@ pub struct Services {
     pub feed_retention: chrono::Duration,
     /// Where webhooks may go.
     pub webhook_allow: Arc<crate::sync::webhooks::addresses::AllowList>,
+    pub reporting: ReportingSettings,
+}
+
+/// Where reports are counted and what they may publish.
+#[derive(Clone)]
+pub struct ReportingSettings {
+    /// The main database or a read-only replica of it.
+    pub db: DatabaseConnection,
+    /// k: no published count below it.
+    pub threshold: u64,
 }
 
 /// How long idempotency keys are kept, and how long a claimed key waits for its first request.
@@ -44,6 +54,7 @@ pub struct RequestData {
     pub public_url: Arc<str>,
     pub feed_retention: chrono::Duration,
     pub webhook_allow: Arc<crate::sync::webhooks::addresses::AllowList>,
+    pub reporting: ReportingSettings,
     /// Shared with a subscription's stream, which forgets what they hold at each change.
     pub loaders: Arc<Loaders>,
     pub audit: Arc<AuditLog>,
@@ -59,6 +70,7 @@ impl RequestData {
             public_url: services.public_url.clone(),
             feed_retention: services.feed_retention,
             webhook_allow: services.webhook_allow.clone(),
+            reporting: services.reporting.clone(),
             loaders: Arc::new(loaders::loaders(services.db.clone())),
             audit,
         }

@@ -15,7 +15,7 @@ use async_graphql::Schema;
 
 use crate::config::LimitSettings;
 
-pub use context::{IdempotencySettings, RequestData, Services};
+pub use context::{IdempotencySettings, ReportingSettings, RequestData, Services};
 use mutation::Mutation;
 use query::Query;
 use subscription::Subscription;

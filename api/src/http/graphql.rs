@@ -384,7 +384,7 @@ pub(super) struct Authenticated {
 
 /// Who the request speaks for, if it may go on: its credentials are checked, failed ones are
 /// counted per address, and the caller's rate limit is applied. Otherwise the answer to give.
-async fn admit(
+pub(super) async fn admit(
     request: &HttpRequest,
     state: &AppState,
     response_type: ResponseType,

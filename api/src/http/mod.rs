@@ -3,12 +3,14 @@
 mod calendar;
 pub mod client_address;
 pub mod connections;
+mod dashboard;
 mod graphiql;
 mod graphql;
 mod health;
 mod observe;
 pub mod persisted;
 pub mod rate_limit;
+mod reports;
 mod websocket;
 
 use std::{sync::Arc, time::Duration};
@@ -72,6 +74,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .route("/favicon.ico", web::get().to(graphiql::no_favicon))
         .route("/calendar/{secret}", web::get().to(calendar::feed_of))
+        .route("/reports/report.csv", web::get().to(reports::report_csv))
+        .route("/dashboard", web::get().to(dashboard::page))
+        .route("/dashboard/{file}", web::get().to(dashboard::asset))
         .route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready));
 }

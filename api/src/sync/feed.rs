@@ -105,15 +105,7 @@ pub struct FeedPage {
     pub has_next_page: bool,
 }
 
-/// Our statements are written with `$1`, `$2`, … as PostgreSQL takes them; SQLite takes `?1`.
-pub(crate) fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
+pub(crate) use crate::db::statement;
 
 /// Records which sources' scope a change falls in: those that know its participant now.
 pub async fn record_scope(

@@ -6,6 +6,7 @@ mod course;
 mod feedback;
 mod node;
 mod outbox;
+mod report;
 mod session;
 mod sync;
 mod viewer;
@@ -24,6 +25,7 @@ pub struct Query(
     session::SessionQuery,
     node::NodeQuery,
     outbox::OutboxQuery,
+    report::ReportQuery,
     sync::SyncQuery,
     webhooks::WebhookQuery,
     viewer::ViewerQuery,

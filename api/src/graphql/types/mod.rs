@@ -12,6 +12,7 @@ mod module;
 mod node;
 mod organisation;
 mod participant;
+pub mod report;
 mod session;
 pub mod sync;
 mod testimonial;
