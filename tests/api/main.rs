@@ -39,6 +39,7 @@ mod planning;
 mod processes;
 mod programme;
 mod rebuild;
+mod reports;
 mod scheduling;
 mod schema;
 mod statements;
