@@ -39,12 +39,12 @@ try {
 
   await page.getByLabel("Rapportagesleutel of token van een beheerder").fill(token);
   await page.getByRole("button", { name: "Aanmelden" }).click();
-  await page.getByLabel("Maat").selectOption("SEATS_OFFERED");
-  await page.getByLabel("Uitsplitsen naar").selectOption("COURSE");
+  await page.getByLabel("Maat", { exact: true }).selectOption("SEATS_OFFERED");
+  await page.getByLabel("Uitsplitsen naar", { exact: true }).selectOption("COURSE");
   await page.getByLabel("Per", { exact: true }).selectOption("QUARTER");
   const year = new Date().getFullYear();
-  await page.getByLabel("Van").fill(`${year}-01-01`);
-  await page.getByLabel("Tot en met").fill(`${year + 1}-12-31`);
+  await page.getByLabel("Van", { exact: true }).fill(`${year}-01-01`);
+  await page.getByLabel("Tot en met", { exact: true }).fill(`${year + 1}-12-31`);
   await page.getByRole("button", { name: "Toon" }).click();
   await page.locator("#cells tbody tr").first().waitFor({ timeout: 10_000 });
   const status = await page.locator("#status").innerText();

@@ -6,6 +6,7 @@ use api::{
     domain::ids::{EnrolmentId, ParticipantId, SessionId},
 };
 use chrono::{Duration, Utc};
+use sea_orm::ActiveModelTrait;
 use entity::enums::{EnrolmentStatus, MachineRole};
 use serde_json::{Value, json};
 
@@ -304,4 +305,78 @@ async fn only_administrators_read_the_audit_trail() {
             _ => assert_eq!(error_code(&body), "FORBIDDEN", "{name}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_reporting_key_reads_aggregates_and_nothing_about_a_person() {
+    let world = world().await;
+    let reporting = &world.callers[6];
+    assert_eq!(reporting.0, "reporting");
+    let credential = &reporting.1;
+    // Alice is known to a source system, so looking her up would find her.
+    let alice = ParticipantId::from_global(&world.alice, "id").unwrap();
+    entity::external_id::ActiveModel {
+        id: sea_orm::ActiveValue::Set(uuid::Uuid::new_v4()),
+        source: sea_orm::ActiveValue::Set("gemeente-test".into()),
+        record_type: sea_orm::ActiveValue::Set("PARTICIPANT".into()),
+        external_id: sea_orm::ActiveValue::Set("p-1".into()),
+        record_id: sea_orm::ActiveValue::Set(alice.0),
+        created_at: sea_orm::ActiveValue::Set(Utc::now()),
+    }
+    .insert(&world.app.db)
+    .await
+    .unwrap();
+    let refused = [
+        "{ actors { fullName } }",
+        "{ auditEvents(first: 5) { edges { node { actor } } } }",
+        "{ feedbackAwaitingModeration(first: 5) { edges { node { comment } } } }",
+        "{ outboxEvents(first: 5) { edges { node { id } } } }",
+        "{ enrolmentChanges(first: 5) { edges { node { enrolmentId } } } }",
+        "{ enrolmentSnapshot(first: 5) { edges { node { id } } } }",
+        r#"{ participant(externalId: "p-1", source: "gemeente-test") { fullName } }"#,
+        "{ webhookEndpoints { url } }",
+    ];
+    for query in refused {
+        let body = ask(&world, credential, query, json!({})).await;
+        // Refused outright, or answered as if there were nothing (a refused record looks like
+        // one that does not exist).
+        let refused = body["errors"]
+            .as_array()
+            .and_then(|errors| errors.first())
+            .is_some_and(|e| e["extensions"]["code"] == "FORBIDDEN");
+        let nothing = body["data"]
+            .as_object()
+            .is_some_and(|data| data.values().all(Value::is_null));
+        assert!(refused || nothing, "{query}: {body}");
+        assert!(!body.to_string().contains("Test "), "no name: {body}");
+    }
+    // The lookup itself works: an administrator finds her.
+    let administrator = &world.callers[4];
+    let body = ask(
+        &world,
+        &administrator.1,
+        r#"{ participant(externalId: "p-1", source: "gemeente-test") { fullName } }"#,
+        json!({}),
+    )
+    .await;
+    assert!(body["data"]["participant"]["fullName"].is_string(), "{body}");
+    // Nor through a record's global id.
+    let ids = json!({ "ids": [world.alice, world.alice_enrolment] });
+    let body = ask(
+        &world,
+        credential,
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+        ids,
+    )
+    .await;
+    assert_eq!(body["data"]["nodes"], json!([null, null]), "{body}");
+    // What it is for: aggregates.
+    let body = ask(
+        &world,
+        credential,
+        r#"{ report(input: { measure: ENROLMENTS, period: { unit: YEAR, from: "2026-01-01", to: "2027-12-31" } }) { cells { value status } } }"#,
+        json!({}),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
 }
