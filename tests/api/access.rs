@@ -6,8 +6,8 @@ use api::{
     domain::ids::{EnrolmentId, ParticipantId, SessionId},
 };
 use chrono::{Duration, Utc};
-use sea_orm::ActiveModelTrait;
 use entity::enums::{EnrolmentStatus, MachineRole};
+use sea_orm::ActiveModelTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -359,7 +359,10 @@ async fn a_reporting_key_reads_aggregates_and_nothing_about_a_person() {
         json!({}),
     )
     .await;
-    assert!(body["data"]["participant"]["fullName"].is_string(), "{body}");
+    assert!(
+        body["data"]["participant"]["fullName"].is_string(),
+        "{body}"
+    );
     // Nor through a record's global id.
     let ids = json!({ "ids": [world.alice, world.alice_enrolment] });
     let body = ask(

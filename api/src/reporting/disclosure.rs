@@ -268,8 +268,12 @@ impl Rules {
     }
 }
 
-/// How many per-dimension moves the first, cheap search tries for each primary cell.
-const FIRST_CHOICES: usize = 5;
+/// The most dimensions a table has: the period, course, province and role group.
+const MAX_DIMS: usize = 4;
+
+/// How many moves per dimension each round of the search for a cube tries, widening until one
+/// is found (the last round tries them all).
+const SEARCH_WIDTHS: [Option<usize>; 3] = [Some(3), Some(6), None];
 
 /// Which cells to suppress (by index).
 pub fn protect(table: &Table, rules: &Rules) -> Vec<bool> {
@@ -287,26 +291,55 @@ pub fn protect(table: &Table, rules: &Rules) -> Vec<bool> {
     }
     // How wide each cell's interval must be: k values, or as many as the public figures leave
     // open. A cube protects every cell in it, so it must be wide enough for each of them.
-    let needs: Vec<u64> = (0..table.len())
+    let strict: Vec<u64> = (0..table.len())
         .map(|cell| match rules.public_bound(table, &table.nodes(cell)) {
             Some(bound) => (k - 1).min(bound),
             None => k - 1,
         })
         .collect();
+    // Where the public figures pin a small count closely (a session with two seats taken), no
+    // cube through other courses or months can be as wide as those would need. Then the cube
+    // need only be wide enough for the small counts in it; a cell hidden beside them that is not
+    // small (nothing, or k or more) is never given away exactly, though it may be narrowed: it
+    // says nothing that publishing it would not have said.
+    let relaxed: Vec<u64> = (0..table.len())
+        .map(|cell| {
+            let small = !public[cell] && (1..k).contains(&table.value(cell));
+            if small {
+                strict[cell]
+            } else {
+                strict[cell].min(1)
+            }
+        })
+        .collect();
     let search = Search {
         table,
         public: &public,
-        needs: &needs,
+        shifts: all_shifts(table),
     };
+    let rounds = [
+        (&strict, SEARCH_WIDTHS[0]),
+        (&strict, SEARCH_WIDTHS[1]),
+        (&relaxed, SEARCH_WIDTHS[0]),
+        (&relaxed, SEARCH_WIDTHS[1]),
+        (&relaxed, SEARCH_WIDTHS[2]),
+    ];
+    // A cell in a chosen cube is protected by it (the cube is wide enough for each of its cells).
+    let mut protected = vec![false; table.len()];
     for cell in primaries {
+        if protected[cell] {
+            continue;
+        }
         let nodes = table.nodes(cell);
-        let cube = search
-            .best(&nodes, &suppressed, Some(FIRST_CHOICES))
-            .or_else(|| search.best(&nodes, &suppressed, None));
+        // The few most promising moves per dimension first; more only when none of those will do.
+        let cube = rounds
+            .iter()
+            .find_map(|(needs, limit)| search.best(&nodes, needs, &suppressed, *limit));
         match cube {
             Some(cells) => {
                 for c in cells {
                     suppressed[c] = true;
+                    protected[c] = true;
                 }
             }
             None => {
@@ -322,8 +355,45 @@ pub fn protect(table: &Table, rules: &Rules) -> Vec<bool> {
 struct Search<'a> {
     table: &'a Table,
     public: &'a [bool],
-    /// How far each cell's interval must reach (its width, k − 1 or less).
-    needs: &'a [u64],
+    /// For each dimension and node, every move a cube can make there: the offsets (node times
+    /// stride) of the nodes it changes, with their sign.
+    shifts: Vec<Vec<Vec<Vec<(usize, i8)>>>>,
+}
+
+/// Every move along each dimension, by the node a cube starts from: one leaf beneath it (and
+/// everything above), or one beneath it up and one elsewhere down.
+fn all_shifts(table: &Table) -> Vec<Vec<Vec<Vec<(usize, i8)>>>> {
+    table
+        .dims
+        .iter()
+        .zip(&table.strides)
+        .map(|(dim, stride)| {
+            (0..dim.len())
+                .map(|node| {
+                    let under = &dim.leaves[node];
+                    let mut shifts: Vec<Shift> = under.iter().map(|a| Shift::Single(*a)).collect();
+                    if node != 0 {
+                        for a in under {
+                            for b in &dim.leaves[0] {
+                                if !under.contains(b) {
+                                    shifts.push(Shift::Pair(*a, *b));
+                                }
+                            }
+                        }
+                    }
+                    shifts
+                        .into_iter()
+                        .map(|shift| {
+                            dim.affected(shift)
+                                .into_iter()
+                                .map(|(n, sign)| (n * stride, sign))
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A candidate cube: its cells, how many of them would be newly suppressed and their total.
@@ -333,39 +403,46 @@ struct Candidate {
 }
 
 impl Search<'_> {
-    /// The cheapest cube around `target` wide enough for each of its cells: fewest new
+    /// The cheapest cube around `target` wide enough for each of its cells (as `needs` says):
+    /// fewest new
     /// suppressions, then the smallest total newly hidden. `limit` keeps the search to the most
     /// promising moves per dimension.
     fn best(
         &self,
         target: &[usize],
+        needs: &[u64],
         suppressed: &[bool],
         limit: Option<usize>,
     ) -> Option<Vec<usize>> {
-        let moves: Vec<Vec<Vec<(usize, i8)>>> = (0..target.len())
+        let dims = target.len();
+        let moves: Vec<Vec<&[(usize, i8)]>> = (0..dims)
             .map(|d| self.moves(target, d, suppressed, limit))
             .collect();
-        if moves.iter().any(Vec::is_empty) {
+        if dims > MAX_DIMS || moves.iter().any(Vec::is_empty) {
             return None;
         }
         let mut best: Option<Candidate> = None;
-        let mut index = vec![0; moves.len()];
+        let mut scratch = Vec::new();
+        let mut index = [0; MAX_DIMS];
+        let mut choice: [&[(usize, i8)]; MAX_DIMS] = [&[]; MAX_DIMS];
         loop {
-            let choice: Vec<&[(usize, i8)]> = index
-                .iter()
-                .enumerate()
-                .map(|(d, i)| moves[d][*i].as_slice())
-                .collect();
-            if let Some(candidate) = self.evaluate(&choice, suppressed)
-                && best.as_ref().is_none_or(|b| candidate.cost < b.cost)
+            for d in 0..dims {
+                choice[d] = moves[d][index[d]];
+            }
+            let bound = best.as_ref().map(|b| b.cost);
+            if let Some(cost) =
+                self.evaluate(&choice[..dims], needs, suppressed, bound, &mut scratch)
+                && bound.is_none_or(|b| cost < b)
             {
-                let free = candidate.cost.0 == 0;
-                best = Some(candidate);
-                if free {
+                best = Some(Candidate {
+                    cells: scratch.clone(),
+                    cost,
+                });
+                if cost.0 == 0 {
                     break;
                 }
             }
-            if !advance(&mut index, |d| moves[d].len()) {
+            if !advance(&mut index[..dims], |d| moves[d].len()) {
                 break;
             }
         }
@@ -373,38 +450,27 @@ impl Search<'_> {
     }
 
     /// The moves along dimension `d`, most promising first: those that hide fewest new cells
-    /// on the target's own line, then those with most room to shift.
+    /// on the target's own line, then those with most room to shift. Each as the offsets (node
+    /// times stride) of the nodes it changes, with their sign.
     fn moves(
         &self,
         target: &[usize],
         d: usize,
         suppressed: &[bool],
         limit: Option<usize>,
-    ) -> Vec<Vec<(usize, i8)>> {
-        let dim = &self.table.dims[d];
-        let node = target[d];
-        let under = &dim.leaves[node];
-        let mut shifts: Vec<Shift> = under.iter().map(|a| Shift::Single(*a)).collect();
-        if node != 0 {
-            for a in under {
-                for b in &dim.leaves[0] {
-                    if !under.contains(b) {
-                        shifts.push(Shift::Pair(*a, *b));
-                    }
-                }
-            }
-        }
-        let mut line = target.to_vec();
-        let mut scored: Vec<((usize, Reverse<u64>, usize), Vec<(usize, i8)>)> = shifts
-            .into_iter()
+    ) -> Vec<&[(usize, i8)]> {
+        let shifts = &self.shifts[d][target[d]];
+        // The target's cell without its own dimension: a shift's cells on its line are this plus
+        // the shift's offsets.
+        let base = self.table.index(target) - target[d] * self.table.strides[d];
+        let mut scored: Vec<((usize, Reverse<u64>, usize), usize)> = shifts
+            .iter()
             .enumerate()
-            .map(|(order, shift)| {
-                let affected = dim.affected(shift);
+            .map(|(order, offsets)| {
                 let mut new = 0;
                 let mut room = u64::MAX;
-                for (n, sign) in &affected {
-                    line[d] = *n;
-                    let cell = self.table.index(&line);
+                for (offset, sign) in offsets {
+                    let cell = base + offset;
                     if self.public[cell] {
                         new += 1_000;
                     } else if !suppressed[cell] {
@@ -414,40 +480,53 @@ impl Search<'_> {
                         room = room.min(self.table.value(cell));
                     }
                 }
-                ((new, Reverse(room), order), affected)
+                ((new, Reverse(room), order), order)
             })
             .collect();
-        scored.sort_by_key(|(score, _)| *score);
+        scored.sort_unstable_by_key(|(score, _)| *score);
         let keep = limit.unwrap_or(scored.len());
         scored
             .into_iter()
             .take(keep)
-            .map(|(_, affected)| affected)
+            .map(|(_, i)| shifts[i].as_slice())
             .collect()
     }
 
-    fn evaluate(&self, choice: &[&[(usize, i8)]], suppressed: &[bool]) -> Option<Candidate> {
-        let mut cells = Vec::new();
+    /// The cost of a cube if it is wide enough, its cells in `cells`; gives up as soon as it
+    /// touches a public cell or costs more new suppressions than `bound`.
+    fn evaluate(
+        &self,
+        choice: &[&[(usize, i8)]],
+        needs: &[u64],
+        suppressed: &[bool],
+        bound: Option<(usize, u64)>,
+        cells: &mut Vec<usize>,
+    ) -> Option<(usize, u64)> {
+        cells.clear();
         let mut needed = 0;
         let (mut down, mut up) = (u64::MAX, u64::MAX);
         let (mut new, mut hidden) = (0usize, 0u64);
-        let mut index = vec![0; choice.len()];
+        let dims = choice.len();
+        let mut index = [0; MAX_DIMS];
         loop {
             let mut cell = 0;
             let mut sign = 1i8;
-            for (d, i) in index.iter().enumerate() {
-                let (node, s) = choice[d][*i];
-                cell += node * self.table.strides[d];
+            for d in 0..dims {
+                let (offset, s) = choice[d][index[d]];
+                cell += offset;
                 sign *= s;
             }
             if self.public[cell] {
                 return None;
             }
             let value = self.table.value(cell);
-            needed = needed.max(self.needs[cell]);
+            needed = needed.max(needs[cell]);
             if !suppressed[cell] {
                 new += 1;
                 hidden += value;
+                if bound.is_some_and(|(most, _)| new > most) {
+                    return None;
+                }
             }
             // Cells shifting with the target bound how far it can go down; the others how far up.
             if sign > 0 {
@@ -456,14 +535,11 @@ impl Search<'_> {
                 up = up.min(value);
             }
             cells.push(cell);
-            if !advance(&mut index, |d| choice[d].len()) {
+            if !advance(&mut index[..dims], |d| choice[d].len()) {
                 break;
             }
         }
-        (down.saturating_add(up) >= needed).then_some(Candidate {
-            cells,
-            cost: (new, hidden),
-        })
+        (down.saturating_add(up) >= needed).then_some((new, hidden))
     }
 }
 
