@@ -58,7 +58,7 @@ impl Hierarchy {
     fn from_parents(parent: Vec<Option<usize>>) -> Self {
         let mut leaves = vec![Vec::new(); parent.len()];
         for node in 0..parent.len() {
-            if parent.iter().any(|p| *p == Some(node)) {
+            if parent.contains(&Some(node)) {
                 continue;
             }
             let mut at = Some(node);
@@ -352,17 +352,24 @@ pub fn protect(table: &Table, rules: &Rules) -> Vec<bool> {
     suppressed
 }
 
+/// The cells one move changes: offsets (node times stride) with their sign.
+type Offsets = Vec<(usize, i8)>;
+
+/// How promising a move is: new suppressions on the target's line, then room to shift, then
+/// its place in the list (for a deterministic order).
+type Score = (usize, Reverse<u64>, usize);
+
 struct Search<'a> {
     table: &'a Table,
     public: &'a [bool],
     /// For each dimension and node, every move a cube can make there: the offsets (node times
     /// stride) of the nodes it changes, with their sign.
-    shifts: Vec<Vec<Vec<Vec<(usize, i8)>>>>,
+    shifts: Vec<Vec<Vec<Offsets>>>,
 }
 
 /// Every move along each dimension, by the node a cube starts from: one leaf beneath it (and
 /// everything above), or one beneath it up and one elsewhere down.
-fn all_shifts(table: &Table) -> Vec<Vec<Vec<Vec<(usize, i8)>>>> {
+fn all_shifts(table: &Table) -> Vec<Vec<Vec<Offsets>>> {
     table
         .dims
         .iter()
@@ -463,7 +470,7 @@ impl Search<'_> {
         // The target's cell without its own dimension: a shift's cells on its line are this plus
         // the shift's offsets.
         let base = self.table.index(target) - target[d] * self.table.strides[d];
-        let mut scored: Vec<((usize, Reverse<u64>, usize), usize)> = shifts
+        let mut scored: Vec<(Score, usize)> = shifts
             .iter()
             .enumerate()
             .map(|(order, offsets)| {
@@ -485,11 +492,14 @@ impl Search<'_> {
             .collect();
         scored.sort_unstable_by_key(|(score, _)| *score);
         let keep = limit.unwrap_or(scored.len());
-        scored
-            .into_iter()
-            .take(keep)
-            .map(|(_, i)| shifts[i].as_slice())
-            .collect()
+        let mut chosen: Vec<usize> = scored.into_iter().take(keep).map(|(_, i)| i).collect();
+        // The move along the target's own path (shift 0: its first leaf and everything above) is
+        // always tried: with it in every dimension the cube only grows, which protects any count
+        // that no public figure bounds, so a narrow search rarely has to widen.
+        if !chosen.contains(&0) && !shifts.is_empty() {
+            chosen.push(0);
+        }
+        chosen.into_iter().map(|i| shifts[i].as_slice()).collect()
     }
 
     /// The cost of a cube if it is wide enough, its cells in `cells`; gives up as soon as it
