@@ -78,10 +78,6 @@ impl Hierarchy {
         self.parent.is_empty()
     }
 
-    pub fn is_leaf(&self, node: usize) -> bool {
-        self.leaves[node] == [node]
-    }
-
     /// The nodes directly beneath `node`.
     pub fn children(&self, node: usize) -> Vec<usize> {
         (0..self.parent.len())
@@ -214,11 +210,6 @@ impl Table {
 
     pub fn value(&self, cell: usize) -> u64 {
         self.values[cell]
-    }
-
-    /// Every cell's value, by index.
-    pub fn values(&self) -> &[u64] {
-        &self.values
     }
 }
 
