@@ -99,6 +99,7 @@ impl Application {
             reporting: ReportingSettings {
                 db: reporting_db,
                 threshold: settings.report_threshold,
+                protections: Arc::default(),
             },
             db,
             live,

@@ -35,6 +35,8 @@ pub struct ReportingSettings {
     pub db: DatabaseConnection,
     /// k: no published count below it.
     pub threshold: u64,
+    /// Protected tables kept for the counts they were computed for.
+    pub protections: Arc<crate::reporting::ProtectionCache>,
 }
 
 /// How long idempotency keys are kept, and how long a claimed key waits for its first request.

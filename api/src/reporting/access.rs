@@ -30,7 +30,14 @@ pub async fn report_for(
         }
     };
     let now = Utc::now();
-    let report = answer(&reporting.db, question, reporting.threshold, now).await?;
+    let report = answer(
+        &reporting.db,
+        question,
+        reporting.threshold,
+        &reporting.protections,
+        now,
+    )
+    .await?;
     if let Some(actor) = actor {
         audit::record_event(
             main_db,

@@ -19,10 +19,10 @@
 //! chosen for earlier cells stay valid. The choice is deterministic: the same data gives the
 //! same pattern.
 
-use std::cmp::Reverse;
+use std::{cmp::Reverse, collections::VecDeque};
 
 /// One dimension of a table: a tree whose node 0 is the root (a total).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hierarchy {
     parent: Vec<Option<usize>>,
     /// The leaves beneath each node (a leaf's own list is itself).
@@ -133,7 +133,7 @@ enum Shift {
 }
 
 /// Counts over the product of hierarchies; every node combination is a cell.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     dims: Vec<Hierarchy>,
     strides: Vec<usize>,
@@ -226,7 +226,7 @@ fn advance(index: &mut [usize], len: impl Fn(usize) -> usize) -> bool {
 }
 
 /// What may be published.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
     /// k: no published count lies in 1..k−1.
     pub threshold: u64,
@@ -281,62 +281,80 @@ pub fn protect(table: &Table, rules: &Rules) -> Vec<bool> {
         suppressed[*cell] = true;
     }
     // How wide each cell's interval must be: k values, or as many as the public figures leave
-    // open. A cube protects every cell in it, so it must be wide enough for each of them.
-    let strict: Vec<u64> = (0..table.len())
+    // open (a cell inside a public figure of 2 can be no more than 0, 1 or 2 to anyone).
+    let needs: Vec<u64> = (0..table.len())
         .map(|cell| match rules.public_bound(table, &table.nodes(cell)) {
             Some(bound) => (k - 1).min(bound),
             None => k - 1,
         })
         .collect();
-    // Where the public figures pin a small count closely (a session with two seats taken), no
-    // cube through other courses or months can be as wide as those would need. Then the cube
-    // need only be wide enough for the small counts in it; a cell hidden beside them that is not
-    // small (nothing, or k or more) is never given away exactly, though it may be narrowed: it
-    // says nothing that publishing it would not have said.
-    let relaxed: Vec<u64> = (0..table.len())
-        .map(|cell| {
-            let small = !public[cell] && (1..k).contains(&table.value(cell));
-            if small {
-                strict[cell]
-            } else {
-                strict[cell].min(1)
-            }
-        })
-        .collect();
     let search = Search {
         table,
         public: &public,
+        needs: &needs,
         shifts: all_shifts(table),
     };
+    // First cubes wide enough for every cell in them; only when there is none, a cube wide
+    // enough for its target, whose other cells that it leaves too narrow get cubes of their
+    // own. (Where a public figure pins a small count closely, a session with one seat taken,
+    // no cube through it can be wider than that figure, but the cells beside it can still be
+    // protected through other courses or months.)
     let rounds = [
-        (&strict, SEARCH_WIDTHS[0]),
-        (&strict, SEARCH_WIDTHS[1]),
-        (&relaxed, SEARCH_WIDTHS[0]),
-        (&relaxed, SEARCH_WIDTHS[1]),
-        (&relaxed, SEARCH_WIDTHS[2]),
+        (Fit::Every, SEARCH_WIDTHS[0]),
+        (Fit::Every, SEARCH_WIDTHS[1]),
+        (Fit::Target, SEARCH_WIDTHS[0]),
+        (Fit::Target, SEARCH_WIDTHS[1]),
+        (Fit::Target, SEARCH_WIDTHS[2]),
     ];
-    // A cell in a chosen cube is protected by it (the cube is wide enough for each of its cells).
+    // A cell is protected once it lies in a chosen cube at least as wide as it needs: an attacker
+    // cannot tell the true table from the one shifted along that cube, however many other cubes
+    // are chosen (suppressing more only widens what cannot be ruled out).
     let mut protected = vec![false; table.len()];
-    for cell in primaries {
+    let mut queued = vec![false; table.len()];
+    let mut queue: VecDeque<usize> = primaries.into();
+    for cell in &queue {
+        queued[*cell] = true;
+    }
+    while let Some(cell) = queue.pop_front() {
         if protected[cell] {
             continue;
         }
         let nodes = table.nodes(cell);
         // The few most promising moves per dimension first; more only when none of those will do.
-        let cube = rounds
+        let cubes = match rounds
             .iter()
-            .find_map(|(needs, limit)| search.best(&nodes, needs, &suppressed, *limit));
-        match cube {
-            Some(cells) => {
-                for c in cells {
-                    suppressed[c] = true;
-                    protected[c] = true;
+            .find_map(|(fit, limit)| search.best(&nodes, *fit, &suppressed, *limit))
+        {
+            Some(cube) => vec![cube],
+            None => match search.several(&nodes, &suppressed) {
+                Some(cubes) => cubes,
+                None => {
+                    // Nothing will do: publish nothing but the public figures, which leaves an
+                    // attacker no more than those figures tell.
+                    tracing::warn!(
+                        cells = table.len(),
+                        "no secondary suppression found; only public figures are published"
+                    );
+                    return public.iter().map(|p| !p).collect();
                 }
-            }
-            None => {
-                // No cube is wide enough: publish nothing but the public figures, which leaves an
-                // attacker no more than those figures tell.
-                return public.iter().map(|p| !p).collect();
+            },
+        };
+        let target_width: u64 = cubes.iter().map(Cube::width).sum();
+        for cube in cubes {
+            let width = cube.width();
+            for (c, _) in cube.cells {
+                suppressed[c] = true;
+                let wide_enough = if c == cell {
+                    needs[c] <= target_width
+                } else {
+                    needs[c] <= width
+                };
+                if wide_enough {
+                    protected[c] = true;
+                } else if !queued[c] {
+                    queued[c] = true;
+                    queue.push_back(c);
+                }
             }
         }
     }
@@ -350,9 +368,40 @@ type Offsets = Vec<(usize, i8)>;
 /// its place in the list (for a deterministic order).
 type Score = (usize, Reverse<u64>, usize);
 
+/// Which cells of a cube its width must suffice for.
+#[derive(Debug, Clone, Copy)]
+enum Fit<'a> {
+    /// Every cell in it: the cube protects them all.
+    Every,
+    /// Its target only; the others it leaves too narrow are protected by cubes of their own.
+    Target,
+    /// One of several cubes that together protect the target: how far each cell can still go
+    /// down (`down`) and up (`up`) once the cubes before it have shifted as far as they can;
+    /// it must widen the target's interval by one or more.
+    Part { down: &'a [u64], up: &'a [u64] },
+}
+
+/// A chosen cube: its cells, and how far they can shift together: down by `down` and up by `up`
+/// (the cells shifting against the target the other way), so an attacker is left with
+/// `down + up + 1` values for each of them.
+struct Cube {
+    /// Each cell with the sign of its shift (the target's is +).
+    cells: Vec<(usize, i8)>,
+    down: u64,
+    up: u64,
+}
+
+impl Cube {
+    fn width(&self) -> u64 {
+        self.down.saturating_add(self.up)
+    }
+}
+
 struct Search<'a> {
     table: &'a Table,
     public: &'a [bool],
+    /// How far each cell must be able to shift.
+    needs: &'a [u64],
     /// For each dimension and node, every move a cube can make there: the offsets (node times
     /// stride) of the nodes it changes, with their sign.
     shifts: Vec<Vec<Vec<Offsets>>>,
@@ -396,22 +445,23 @@ fn all_shifts(table: &Table) -> Vec<Vec<Vec<Offsets>>> {
 
 /// A candidate cube: its cells, how many of them would be newly suppressed and their total.
 struct Candidate {
-    cells: Vec<usize>,
+    cells: Vec<(usize, i8)>,
+    room: (u64, u64),
     cost: (usize, u64),
 }
 
 impl Search<'_> {
-    /// The cheapest cube around `target` wide enough for each of its cells (as `needs` says):
-    /// fewest new
+    /// The cheapest cube around `target` wide enough for the cells `fit` says: fewest new
     /// suppressions, then the smallest total newly hidden. `limit` keeps the search to the most
     /// promising moves per dimension.
     fn best(
         &self,
         target: &[usize],
-        needs: &[u64],
+        fit: Fit,
         suppressed: &[bool],
         limit: Option<usize>,
-    ) -> Option<Vec<usize>> {
+    ) -> Option<Cube> {
+        let target_cell = self.table.index(target);
         let dims = target.len();
         let moves: Vec<Vec<&[(usize, i8)]>> = (0..dims)
             .map(|d| self.moves(target, d, suppressed, limit))
@@ -428,12 +478,17 @@ impl Search<'_> {
                 choice[d] = moves[d][index[d]];
             }
             let bound = best.as_ref().map(|b| b.cost);
-            if let Some(cost) =
-                self.evaluate(&choice[..dims], needs, suppressed, bound, &mut scratch)
-                && bound.is_none_or(|b| cost < b)
+            if let Some((cost, room)) = self.evaluate(
+                &choice[..dims],
+                (fit, target_cell),
+                suppressed,
+                bound,
+                &mut scratch,
+            ) && bound.is_none_or(|b| cost < b)
             {
                 best = Some(Candidate {
                     cells: scratch.clone(),
+                    room,
                     cost,
                 });
                 if cost.0 == 0 {
@@ -444,7 +499,45 @@ impl Search<'_> {
                 break;
             }
         }
-        best.map(|b| b.cells)
+        best.map(|b| Cube {
+            cells: b.cells,
+            down: b.room.0,
+            up: b.room.1,
+        })
+    }
+
+    /// Cubes through `target`, none wide enough alone, whose shifts together leave it as many
+    /// values as it needs: a count of 1 whose neighbours in a small public figure are 1s too
+    /// (four seats taken, one in each province) can move to 0 along any of them and up by one
+    /// along each. Each cube is given only the room the ones before it leave its cells, so that
+    /// all of them shifted at once keep every cell whole and not negative.
+    fn several(&self, target: &[usize], suppressed: &[bool]) -> Option<Vec<Cube>> {
+        let need = self.needs[self.table.index(target)];
+        let mut down_room = self.table.values.clone();
+        let mut up_room = self.table.values.clone();
+        let mut suppressed = suppressed.to_vec();
+        let mut cubes: Vec<Cube> = Vec::new();
+        let mut width = 0u64;
+        while width < need {
+            let fit = Fit::Part {
+                down: &down_room,
+                up: &up_room,
+            };
+            let cube = SEARCH_WIDTHS
+                .iter()
+                .find_map(|limit| self.best(target, fit, &suppressed, *limit))?;
+            for (c, sign) in &cube.cells {
+                suppressed[*c] = true;
+                if *sign > 0 {
+                    down_room[*c] -= cube.down;
+                } else {
+                    up_room[*c] -= cube.up;
+                }
+            }
+            width = width.saturating_add(cube.width());
+            cubes.push(cube);
+        }
+        Some(cubes)
     }
 
     /// The moves along dimension `d`, most promising first: those that hide fewest new cells
@@ -493,18 +586,19 @@ impl Search<'_> {
         chosen.into_iter().map(|i| shifts[i].as_slice()).collect()
     }
 
-    /// The cost of a cube if it is wide enough, its cells in `cells`; gives up as soon as it
-    /// touches a public cell or costs more new suppressions than `bound`.
+    /// The cost and width of a cube if it is wide enough (for its target's `need`, or for every
+    /// cell in it), its cells in `cells`; gives up as soon as it touches a public cell or costs
+    /// more new suppressions than `bound`.
     fn evaluate(
         &self,
         choice: &[&[(usize, i8)]],
-        needs: &[u64],
+        (fit, target): (Fit, usize),
         suppressed: &[bool],
         bound: Option<(usize, u64)>,
-        cells: &mut Vec<usize>,
-    ) -> Option<(usize, u64)> {
+        cells: &mut Vec<(usize, i8)>,
+    ) -> Option<((usize, u64), (u64, u64))> {
         cells.clear();
-        let mut needed = 0;
+        let mut needed = self.needs[target];
         let (mut down, mut up) = (u64::MAX, u64::MAX);
         let (mut new, mut hidden) = (0usize, 0u64);
         let dims = choice.len();
@@ -521,7 +615,14 @@ impl Search<'_> {
                 return None;
             }
             let value = self.table.value(cell);
-            needed = needed.max(needs[cell]);
+            let (down_room, up_room) = match fit {
+                Fit::Every => {
+                    needed = needed.max(self.needs[cell]);
+                    (value, value)
+                }
+                Fit::Target => (value, value),
+                Fit::Part { down, up } => (down[cell], up[cell]),
+            };
             if !suppressed[cell] {
                 new += 1;
                 hidden += value;
@@ -531,16 +632,20 @@ impl Search<'_> {
             }
             // Cells shifting with the target bound how far it can go down; the others how far up.
             if sign > 0 {
-                down = down.min(value);
+                down = down.min(down_room);
             } else {
-                up = up.min(value);
+                up = up.min(up_room);
             }
-            cells.push(cell);
+            cells.push((cell, sign));
             if !advance(&mut index[..dims], |d| choice[d].len()) {
                 break;
             }
         }
-        (down.saturating_add(up) >= needed).then_some((new, hidden))
+        let wide_enough = match fit {
+            Fit::Part { .. } => down.saturating_add(up) >= 1,
+            Fit::Every | Fit::Target => down.saturating_add(up) >= needed,
+        };
+        wide_enough.then_some(((new, hidden), (down, up)))
     }
 }
 

@@ -7,6 +7,7 @@
 //! the question asks for. So what two questions publish never conflicts, and a cell's status
 //! depends only on its year's data, never on how it was asked.
 
+mod cache;
 pub mod csv;
 mod db;
 pub mod disclosure;
@@ -16,6 +17,7 @@ mod tables;
 
 mod access;
 pub use access::report_for;
+pub use cache::ProtectionCache;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
@@ -301,6 +303,7 @@ pub async fn answer(
     db: &impl ConnectionTrait,
     question: &Question,
     threshold: u64,
+    protections: &ProtectionCache,
     now: DateTime<Utc>,
 ) -> Result<Report, ApiError> {
     question.check()?;
@@ -315,7 +318,16 @@ pub async fn answer(
         }
     }
     for (year, periods) in year_periods {
-        let table = YearTable::build(db, question.measure, year, &titles, threshold, now).await?;
+        let table = YearTable::build(
+            db,
+            question.measure,
+            year,
+            &titles,
+            threshold,
+            protections,
+            now,
+        )
+        .await?;
         for period in periods {
             table.cells(Some(period), &question.dimensions, &mut cells);
         }

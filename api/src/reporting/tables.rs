@@ -1,7 +1,7 @@
 //! One measure over one calendar year, as a protected table: every period level by course, and
 //! for measures about people also by province and role group.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     Cell, Dimension, Key, Measure, Status,
+    cache::ProtectionCache,
     db::{self, CourseTitle, PeopleTally},
     disclosure::{Hierarchy, Rules, Table, protect},
     keys::{PROVINCES, ROLE_GROUPS, province_index, role_group_index},
@@ -38,9 +39,9 @@ enum Values {
 pub struct YearTable {
     courses: Courses,
     /// Counts, by period, course and (for people) province and role group.
-    table: Table,
+    table: Arc<Table>,
     values: Values,
-    suppressed: Vec<bool>,
+    suppressed: Arc<Vec<bool>>,
 }
 
 /// The leaf node of each key in a table: months are nodes 5..=16, keys 1..
@@ -58,6 +59,7 @@ impl YearTable {
         year: i32,
         titles: &[CourseTitle],
         threshold: u64,
+        protections: &ProtectionCache,
         now: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
         let sessions = db::session_tallies(db, year, now).await?;
@@ -94,10 +96,10 @@ impl YearTable {
             } else {
                 Values::Count
             };
-            let suppressed = vec![false; table.len()];
+            let suppressed = Arc::new(vec![false; table.len()]);
             return Ok(Self {
                 courses,
-                table,
+                table: Arc::new(table),
                 values,
                 suppressed,
             });
@@ -198,14 +200,23 @@ impl YearTable {
             threshold,
             sensitive_dims: measure.is_public().then(|| vec![false, false, true, true]),
         };
-        // Protecting a busy year takes a noticeable share of a second of CPU: off the worker that
-        // serves other requests.
-        let (table, suppressed) = tokio::task::spawn_blocking(move || {
-            let suppressed = protect(&table, &rules);
-            (table, suppressed)
-        })
-        .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("protecting a report: {error}")))?;
+        let table = Arc::new(table);
+        let suppressed = match protections.get(measure, year, &table, &rules) {
+            Some(suppressed) => suppressed,
+            None => {
+                // Protecting a busy year takes a noticeable share of a second of CPU: off the
+                // worker that serves other requests.
+                let (counts, rules_used) = (table.clone(), rules.clone());
+                let suppressed = tokio::task::spawn_blocking(move || protect(&counts, &rules_used))
+                    .await
+                    .map_err(|error| {
+                        ApiError::Internal(anyhow::anyhow!("protecting a report: {error}"))
+                    })?;
+                let suppressed = Arc::new(suppressed);
+                protections.put(measure, year, table.clone(), rules, suppressed.clone());
+                suppressed
+            }
+        };
         Ok(Self {
             courses,
             table,
