@@ -1,29 +1,73 @@
 //! The statements reports are counted by: `GROUP BY` in the database, one statement per table,
 //! never a row per person in the service. A session's month is found by comparing its start with
-//! the instants Amsterdam's months begin at (bound as parameters), which both databases can do
-//! without knowing time zones.
+//! the instants Amsterdam's months begin at, which both databases can do without knowing time
+//! zones.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
 use super::periods::month_bounds;
 use crate::db::statement;
 
-/// `CASE` that gives the month (0..12) of `column`, with the year's bounds in `$1..=$13`.
-fn month_of(column: &str) -> String {
-    let arms: String = (2..=12)
-        .map(|p| format!("WHEN {column} < ${p} THEN {} ", p - 2))
-        .collect();
-    format!("CASE {arms}ELSE 11 END")
+/// The instants a statement compares with: the year's 13 month bounds, then `now` where asked.
+///
+/// PostgreSQL gets them written into the statement. Bound as parameters, a prepared statement
+/// is planned once for any year after a few runs, with a guess of a handful of sessions in it,
+/// and counting a busy year by nested loops took three times as long. The instants are the
+/// service's own (never a caller's text). SQLite, whose plans do not depend on them, gets them as
+/// parameters, in the form its driver stores them.
+struct Instants {
+    at: Vec<DateTime<Utc>>,
+    inline: bool,
 }
 
-fn within_year(column: &str) -> String {
-    format!("{column} >= $1 AND {column} < $13")
-}
+impl Instants {
+    fn of_year(db: &impl ConnectionTrait, year: i32) -> Self {
+        Self {
+            at: month_bounds(year),
+            inline: db.get_database_backend() == DatabaseBackend::Postgres,
+        }
+    }
 
-fn bounds(year: i32) -> Vec<Value> {
-    month_bounds(year).into_iter().map(Value::from).collect()
+    fn and(mut self, instant: DateTime<Utc>) -> Self {
+        self.at.push(instant);
+        self
+    }
+
+    /// The `i`-th instant (from 0) in a statement.
+    fn sql(&self, i: usize) -> String {
+        if self.inline {
+            let text = self.at[i].to_rfc3339_opts(SecondsFormat::Micros, true);
+            format!("TIMESTAMPTZ '{text}'")
+        } else {
+            format!("${}", i + 1)
+        }
+    }
+
+    /// `CASE` that gives the month (0..12) of `column`.
+    fn month_of(&self, column: &str) -> String {
+        let arms: String = (1..12)
+            .map(|m| format!("WHEN {column} < {} THEN {} ", self.sql(m), m - 1))
+            .collect();
+        format!("CASE {arms}ELSE 11 END")
+    }
+
+    fn within_year(&self, column: &str) -> String {
+        format!(
+            "{column} >= {} AND {column} < {}",
+            self.sql(0),
+            self.sql(12)
+        )
+    }
+
+    fn values(&self) -> Vec<Value> {
+        if self.inline {
+            Vec::new()
+        } else {
+            self.at.iter().copied().map(Value::from).collect()
+        }
+    }
 }
 
 /// Sessions of one course in one month.
@@ -42,17 +86,17 @@ pub async fn session_tallies(
     year: i32,
     now: DateTime<Utc>,
 ) -> Result<Vec<SessionTally>, DbErr> {
+    let at = Instants::of_year(db, year).and(now);
     let sql = format!(
         "SELECT {} AS month, s.course_id AS course_id, \
-         SUM(CASE WHEN s.ends_at <= $14 THEN 1 ELSE 0 END) AS held, \
+         SUM(CASE WHEN s.ends_at <= {} THEN 1 ELSE 0 END) AS held, \
          SUM(s.capacity) AS seats \
          FROM sessions s WHERE {} AND s.status <> 'CANCELLED' GROUP BY 1, 2",
-        month_of("s.starts_at"),
-        within_year("s.starts_at"),
+        at.month_of("s.starts_at"),
+        at.sql(13),
+        at.within_year("s.starts_at"),
     );
-    let mut values = bounds(year);
-    values.push(now.into());
-    SessionTally::find_by_statement(statement(db, &sql, values))
+    SessionTally::find_by_statement(statement(db, &sql, at.values()))
         .all(db)
         .await
 }
@@ -64,29 +108,32 @@ pub struct PeopleTally {
     pub course_id: Uuid,
     pub province: Option<String>,
     pub role: Option<String>,
-    /// The enrolment status, for enrolment tallies.
-    pub status: Option<String>,
     pub n: i64,
 }
 
-/// Enrolments that are not cancelled, of sessions that are not, by status.
+/// Enrolments in one of `statuses`, of sessions that are not cancelled. The statuses are the
+/// service's own constants, never a caller's text; filtering here keeps the groups few.
 pub async fn enrolment_tallies(
     db: &impl ConnectionTrait,
     year: i32,
+    statuses: &[&'static str],
 ) -> Result<Vec<PeopleTally>, DbErr> {
+    let wanted: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+    let at = Instants::of_year(db, year);
     let sql = format!(
         "SELECT {} AS month, s.course_id AS course_id, m.province_code AS province, \
-         p.role AS role, e.status AS status, COUNT(*) AS n \
+         p.role AS role, COUNT(*) AS n \
          FROM enrolments e \
          JOIN sessions s ON s.id = e.session_id \
          JOIN participants p ON p.id = e.participant_id \
          LEFT JOIN municipalities m ON m.id = p.municipality_id \
-         WHERE {} AND s.status <> 'CANCELLED' AND e.status <> 'CANCELLED' \
-         GROUP BY 1, 2, 3, 4, 5",
-        month_of("s.starts_at"),
-        within_year("s.starts_at"),
+         WHERE {} AND s.status <> 'CANCELLED' AND e.status IN ({}) \
+         GROUP BY 1, 2, 3, 4",
+        at.month_of("s.starts_at"),
+        at.within_year("s.starts_at"),
+        wanted.join(", "),
     );
-    PeopleTally::find_by_statement(statement(db, &sql, bounds(year)))
+    PeopleTally::find_by_statement(statement(db, &sql, at.values()))
         .all(db)
         .await
 }
@@ -97,9 +144,10 @@ pub async fn alumni_tallies(
     db: &impl ConnectionTrait,
     year: i32,
 ) -> Result<Vec<PeopleTally>, DbErr> {
+    let at = Instants::of_year(db, year);
     let sql = format!(
         "SELECT {} AS month, f.course_id AS course_id, m.province_code AS province, \
-         p.role AS role, NULL AS status, COUNT(*) AS n \
+         p.role AS role, COUNT(*) AS n \
          FROM (SELECT e.participant_id AS participant_id, s.course_id AS course_id, \
                MIN(s.starts_at) AS first_start \
                FROM enrolments e JOIN sessions s ON s.id = e.session_id \
@@ -107,10 +155,10 @@ pub async fn alumni_tallies(
          JOIN participants p ON p.id = f.participant_id \
          LEFT JOIN municipalities m ON m.id = p.municipality_id \
          WHERE {} GROUP BY 1, 2, 3, 4",
-        month_of("f.first_start"),
-        within_year("f.first_start"),
+        at.month_of("f.first_start"),
+        at.within_year("f.first_start"),
     );
-    PeopleTally::find_by_statement(statement(db, &sql, bounds(year)))
+    PeopleTally::find_by_statement(statement(db, &sql, at.values()))
         .all(db)
         .await
 }
@@ -143,6 +191,7 @@ pub async fn rating_tallies(
             "COUNT(f.{name}_rating) AS {name}_n, COALESCE(SUM(f.{name}_rating), 0) AS {name}_sum"
         )
     };
+    let at = Instants::of_year(db, year);
     let sql = format!(
         "SELECT {} AS month, s.course_id AS course_id, m.province_code AS province, \
          COALESCE(f.author_role, p.role) AS role, {}, {}, {}, {} \
@@ -151,14 +200,14 @@ pub async fn rating_tallies(
          LEFT JOIN participants p ON p.id = f.participant_id \
          LEFT JOIN municipalities m ON m.id = p.municipality_id \
          WHERE {} AND s.status <> 'CANCELLED' GROUP BY 1, 2, 3, 4",
-        month_of("s.starts_at"),
+        at.month_of("s.starts_at"),
         rating("overall"),
         rating("relevance"),
         rating("actor"),
         rating("trainer"),
-        within_year("s.starts_at"),
+        at.within_year("s.starts_at"),
     );
-    RatingTally::find_by_statement(statement(db, &sql, bounds(year)))
+    RatingTally::find_by_statement(statement(db, &sql, at.values()))
         .all(db)
         .await
 }

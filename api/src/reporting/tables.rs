@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     Cell, Dimension, Key, Measure, Status,
     cache::ProtectionCache,
-    db::{self, CourseTitle, PeopleTally},
+    db::{self, CourseTitle},
     disclosure::{Hierarchy, Rules, Table, protect},
     keys::{PROVINCES, ROLE_GROUPS, province_index, role_group_index},
     periods::Period,
@@ -85,10 +85,8 @@ impl YearTable {
                 table.add(&leaves(s.month, course, &[]), count(figure));
             }
             let values = if measure == Measure::FillRate {
-                for row in db::enrolment_tallies(db, year).await? {
-                    if is_seated(&row)
-                        && let Some(course) = courses.index(row.course_id)
-                    {
+                for row in db::enrolment_tallies(db, year, SEATED).await? {
+                    if let Some(course) = courses.index(row.course_id) {
                         taken.add(&leaves(row.month, course, &[]), count(row.n));
                     }
                 }
@@ -128,24 +126,22 @@ impl YearTable {
             | Measure::Attended
             | Measure::NoShows
             | Measure::WaitingListEntries => {
-                for row in db::enrolment_tallies(db, year).await? {
-                    let wanted = match measure {
-                        Measure::Enrolments => is_seated(&row),
-                        Measure::Attended => row.status.as_deref() == Some("ATTENDED"),
-                        Measure::NoShows => row.status.as_deref() == Some("NO_SHOW"),
-                        _ => row.status.as_deref() == Some("WAITLISTED"),
-                    };
-                    if wanted {
-                        let (province, role) = (row.province.as_deref(), row.role.as_deref());
-                        add(
-                            &mut table,
-                            row.month,
-                            row.course_id,
-                            province,
-                            role,
-                            count(row.n),
-                        );
-                    }
+                let statuses = match measure {
+                    Measure::Enrolments => SEATED,
+                    Measure::Attended => &["ATTENDED"],
+                    Measure::NoShows => &["NO_SHOW"],
+                    _ => &["WAITLISTED"],
+                };
+                for row in db::enrolment_tallies(db, year, statuses).await? {
+                    let (province, role) = (row.province.as_deref(), row.role.as_deref());
+                    add(
+                        &mut table,
+                        row.month,
+                        row.course_id,
+                        province,
+                        role,
+                        count(row.n),
+                    );
                 }
                 Values::Count
             }
@@ -333,12 +329,8 @@ fn step(index: &mut [usize], choices: &[Vec<(usize, Key)>]) -> bool {
     false
 }
 
-fn is_seated(row: &PeopleTally) -> bool {
-    matches!(
-        row.status.as_deref(),
-        Some("CONFIRMED" | "ATTENDED" | "NO_SHOW")
-    )
-}
+/// The statuses of a seat taken: confirmed, attended or absent.
+const SEATED: &[&str] = &["CONFIRMED", "ATTENDED", "NO_SHOW"];
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
