@@ -111,6 +111,25 @@ pub struct PeopleTally {
     pub n: i64,
 }
 
+/// Where people are counted: a month, a course, a province code and a role.
+pub struct At<'a> {
+    pub month: i32,
+    pub course_id: Uuid,
+    pub province: Option<&'a str>,
+    pub role: Option<&'a str>,
+}
+
+impl PeopleTally {
+    pub fn at(&self) -> At<'_> {
+        At {
+            month: self.month,
+            course_id: self.course_id,
+            province: self.province.as_deref(),
+            role: self.role.as_deref(),
+        }
+    }
+}
+
 /// Enrolments in one of `statuses`, of sessions that are not cancelled. The statuses are the
 /// service's own constants, never a caller's text; filtering here keeps the groups few.
 pub async fn enrolment_tallies(
@@ -178,6 +197,17 @@ pub struct RatingTally {
     pub actor_sum: i64,
     pub trainer_n: i64,
     pub trainer_sum: i64,
+}
+
+impl RatingTally {
+    pub fn at(&self) -> At<'_> {
+        At {
+            month: self.month,
+            course_id: self.course_id,
+            province: self.province.as_deref(),
+            role: self.role.as_deref(),
+        }
+    }
 }
 
 /// Feedback on sessions that were not cancelled, by the session's month. The comment is never

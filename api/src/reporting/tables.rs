@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     Cell, Dimension, Key, Measure, Status,
     cache::ProtectionCache,
-    db::{self, CourseTitle},
+    db::{self, At, CourseTitle},
     disclosure::{Hierarchy, Rules, Table, protect},
     keys::{PROVINCES, ROLE_GROUPS, province_index, role_group_index},
     periods::Period,
@@ -109,53 +109,28 @@ impl YearTable {
             Hierarchy::flat(ROLE_GROUPS.len()),
         ];
         let mut table = Table::new(dims.clone());
-        let add = |table: &mut Table,
-                   month: i32,
-                   course: Uuid,
-                   province: Option<&str>,
-                   role: Option<&str>,
-                   n: u64| {
-            if let Some(course) = courses.index(course) {
-                let province = province_index(province);
-                let role = role_group_index(role);
-                table.add(&leaves(month, course, &[province, role]), n);
+        let add = |table: &mut Table, at: At<'_>, n: u64| {
+            if let Some(course) = courses.index(at.course_id) {
+                let province = province_index(at.province);
+                let role = role_group_index(at.role);
+                table.add(&leaves(at.month, course, &[province, role]), n);
             }
         };
         let values = match measure {
             Measure::Enrolments
             | Measure::Attended
             | Measure::NoShows
-            | Measure::WaitingListEntries => {
-                let statuses = match measure {
-                    Measure::Enrolments => SEATED,
-                    Measure::Attended => &["ATTENDED"],
-                    Measure::NoShows => &["NO_SHOW"],
-                    _ => &["WAITLISTED"],
+            | Measure::WaitingListEntries
+            | Measure::Alumni => {
+                let rows = match measure {
+                    Measure::Alumni => db::alumni_tallies(db, year).await?,
+                    Measure::Enrolments => db::enrolment_tallies(db, year, SEATED).await?,
+                    Measure::Attended => db::enrolment_tallies(db, year, &["ATTENDED"]).await?,
+                    Measure::NoShows => db::enrolment_tallies(db, year, &["NO_SHOW"]).await?,
+                    _ => db::enrolment_tallies(db, year, &["WAITLISTED"]).await?,
                 };
-                for row in db::enrolment_tallies(db, year, statuses).await? {
-                    let (province, role) = (row.province.as_deref(), row.role.as_deref());
-                    add(
-                        &mut table,
-                        row.month,
-                        row.course_id,
-                        province,
-                        role,
-                        count(row.n),
-                    );
-                }
-                Values::Count
-            }
-            Measure::Alumni => {
-                for row in db::alumni_tallies(db, year).await? {
-                    let (province, role) = (row.province.as_deref(), row.role.as_deref());
-                    add(
-                        &mut table,
-                        row.month,
-                        row.course_id,
-                        province,
-                        role,
-                        count(row.n),
-                    );
+                for row in rows {
+                    add(&mut table, row.at(), count(row.n));
                 }
                 Values::Count
             }
@@ -168,23 +143,8 @@ impl YearTable {
                         Measure::RatingActor => (row.actor_n, row.actor_sum),
                         _ => (row.trainer_n, row.trainer_sum),
                     };
-                    let (province, role) = (row.province.as_deref(), row.role.as_deref());
-                    add(
-                        &mut table,
-                        row.month,
-                        row.course_id,
-                        province,
-                        role,
-                        count(n),
-                    );
-                    add(
-                        &mut sums,
-                        row.month,
-                        row.course_id,
-                        province,
-                        role,
-                        count(sum),
-                    );
+                    add(&mut table, row.at(), count(n));
+                    add(&mut sums, row.at(), count(sum));
                 }
                 Values::Mean { sums }
             }
