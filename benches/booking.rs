@@ -47,6 +47,7 @@ async fn participants(service: &Service, count: usize) -> anyhow::Result<Vec<Str
             municipality_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            erased_at: Set(None),
         });
         participant::Entity::insert_many(rows)
             .exec_without_returning(&service.db)

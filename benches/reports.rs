@@ -124,6 +124,7 @@ async fn load(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
             ),
             created_at: Set(now),
             updated_at: Set(now),
+            erased_at: Set(None),
         })
         .collect();
     let person_ids: Vec<Uuid> = people.iter().map(|p| *p.id.as_ref()).collect();

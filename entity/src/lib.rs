@@ -12,6 +12,7 @@ pub mod enrolment;
 pub mod enrolment_change;
 pub mod enrolment_change_source;
 pub mod enums;
+pub mod erasure;
 pub mod external_id;
 pub mod feed_state;
 pub mod feedback;

@@ -17,6 +17,9 @@ pub struct Model {
     pub municipality_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When they were erased: their name, addresses and links are gone, their role and their
+    /// anonymous enrolments stay for the statistics.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261202_000007_hardening;
 mod m20261202_000008_sync;
 mod m20261202_000009_feed_scope_order;
 mod m20261205_000010_reporting;
+mod m20261205_000011_privacy;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_sync::Migration),
             Box::new(m20261202_000009_feed_scope_order::Migration),
             Box::new(m20261205_000010_reporting::Migration),
+            Box::new(m20261205_000011_privacy::Migration),
         ]
     }
 }

@@ -374,6 +374,7 @@ pub async fn insert_participant(db: &DatabaseConnection) -> participant::Model {
         municipality_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        erased_at: Set(None),
     }
     .insert(db)
     .await

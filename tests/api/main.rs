@@ -36,6 +36,7 @@ mod nodes;
 mod pagination;
 mod persisted;
 mod planning;
+mod privacy;
 mod processes;
 mod programme;
 mod rebuild;

@@ -269,6 +269,60 @@ impl Change<'_> {
         self.audit_change(action, "Enrolment", ids).await
     }
 
+    /// An erased person's seat or waiting place in a session still to come: freed for the next
+    /// person waiting. No message goes to them: they are gone.
+    pub(crate) async fn release_for_erasure(&mut self, enrolment_id: Uuid) -> Result<(), TxError> {
+        const FIELD: &str = "input.participantId";
+        let found = self.enrolment(enrolment_id, FIELD).await?;
+        let session = self.lock_session(found.session_id, FIELD).await?;
+        // Read again under the lock: it may have changed while we waited.
+        let enrolment = self.enrolment(enrolment_id, FIELD).await?;
+        let active = matches!(
+            enrolment.status,
+            EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted
+        );
+        if !active || session.starts_at <= self.now {
+            return Ok(());
+        }
+        self.set_status(
+            &enrolment,
+            EnrolmentStatus::Cancelled,
+            EnrolmentChangeKind::Cancelled,
+            Some("erased"),
+        )
+        .await?;
+        if enrolment.status == EnrolmentStatus::Confirmed {
+            self.promote_waiting(&session).await?;
+        }
+        self.availability(&session).await?;
+        Ok(())
+    }
+
+    /// Tells the feed (and through it the webhooks) that an enrolment's person was erased; the
+    /// enrolment itself stays as it is, an anonymous record.
+    pub(crate) async fn record_erased(&mut self, enrolment_id: Uuid) -> Result<(), TxError> {
+        let enrolment = self.enrolment(enrolment_id, "input.participantId").await?;
+        enrolment::Entity::update_many()
+            .col_expr(
+                enrolment::Column::Version,
+                Expr::col(enrolment::Column::Version).add(1),
+            )
+            .col_expr(enrolment::Column::UpdatedAt, Expr::value(self.now))
+            .filter(enrolment::Column::Id.eq(enrolment.id))
+            .exec(self.txn)
+            .await?;
+        self.history(
+            enrolment.id,
+            enrolment.version + 1,
+            EnrolmentChangeKind::Erased,
+            Some(enrolment.status),
+            enrolment.status,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Gives freed seats to the waiting list, first come first served, while booking is open;
     /// returns the session's seats as they then stand.
     async fn promote_waiting(&mut self, session: &session::Model) -> Result<SeatCounts, DbErr> {
@@ -844,7 +898,9 @@ pub(crate) async fn lock_participant(
             participant::Column::UpdatedAt,
             Expr::col(participant::Column::UpdatedAt),
         )
-        .filter(participant::Column::Id.eq(id));
+        .filter(participant::Column::Id.eq(id))
+        // An erased person is nobody to book or sync.
+        .filter(participant::Column::ErasedAt.is_null());
     update_and_read(txn, lock, id).await?.ok_or_else(|| {
         let refusal = Refusal::new(UserErrorCode::NotFound, "participant not found");
         match field {
@@ -892,6 +948,7 @@ pub(crate) async fn create_participant(
         municipality_id: Set(details.municipality_id),
         created_at: Set(now),
         updated_at: Set(now),
+        erased_at: Set(None),
     })
     .exec_without_returning(txn)
     .await

@@ -7,6 +7,7 @@ pub mod booking;
 pub mod calendar;
 pub mod change;
 pub mod course;
+pub mod erasure;
 pub mod feedback;
 pub mod idempotency;
 pub mod loaders;

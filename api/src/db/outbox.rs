@@ -371,3 +371,26 @@ pub async fn intervene(
     change.audit_change(action, "OutboxEvent", &[id]).await?;
     Ok(super::change::Outcome::for_record(id))
 }
+
+/// The events about enrolments of people erased since `since` (see `db::erasure`).
+pub async fn about_erased_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    use sea_orm::FromQueryResult;
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: Uuid,
+    }
+    let rows = Row::find_by_statement(super::statement(
+        db,
+        "SELECT o.id AS id FROM outbox_events o \
+         JOIN enrolments e ON e.id = o.aggregate_id \
+         JOIN erasures x ON x.participant_id = e.participant_id \
+         WHERE o.aggregate_type = 'Enrolment' AND x.erased_at >= $1",
+        vec![since.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

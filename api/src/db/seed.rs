@@ -282,6 +282,7 @@ async fn insert_demo_data(
         municipality_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        erased_at: Set(None),
     }
     .insert(db)
     .await?;

@@ -73,6 +73,8 @@ pub enum UserErrorCode {
     AlreadyDelivered,
     /// A dispatcher is sending the message at this moment; look again shortly.
     BeingSent,
+    /// The participant was erased before: there is nothing left to erase.
+    AlreadyErased,
     /// The e-mail address looks like another participant's (a look-alike character); staff
     /// may accept it with `allowConfusable` and a reason.
     EmailConfusable,

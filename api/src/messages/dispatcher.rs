@@ -52,8 +52,18 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub async fn run(self: Arc<Self>) {
         let mut next_schedule = Instant::now();
+        // Erasures from this instant on still have files to remove: all of them at the start.
+        let mut forget_since = chrono::DateTime::<Utc>::UNIX_EPOCH;
         loop {
             if Instant::now() >= next_schedule {
+                let started = Utc::now();
+                match self.forget_erased(forget_since).await {
+                    // An erasure that committed a little out of order is looked at again.
+                    Ok(()) => forget_since = started - chrono::Duration::minutes(10),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not remove erased messages")
+                    }
+                }
                 match schedule::schedule_due(&self.db, Utc::now(), self.settings.reminder_days)
                     .await
                 {
@@ -90,6 +100,23 @@ impl Dispatcher {
                 tokio::time::sleep(self.settings.poll).await;
             }
         }
+    }
+
+    /// Removes the stored messages (`.eml` files) of people erased since `since`: the files are
+    /// this process's, so the dispatcher that wrote them removes them.
+    async fn forget_erased(&self, since: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+        if !matches!(self.mailer, Mailer::Files(_)) {
+            return Ok(());
+        }
+        let events = outbox::about_erased_since(&self.db, since).await?;
+        let removed = self.mailer.forget(&events).await?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed the stored messages of erased participants"
+            );
+        }
+        Ok(())
     }
 
     async fn deliver(&self, event: outbox_event::Model) {

@@ -133,6 +133,35 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// Removes the files of these outbox events (a person erased since they were written);
+    /// those already gone are skipped. A mail server keeps nothing here.
+    pub async fn forget(&self, events: &[uuid::Uuid]) -> std::io::Result<usize> {
+        let Self::Files(dir) = self else {
+            return Ok(0);
+        };
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let endings: Vec<String> = events.iter().map(|id| format!("-{id}.eml")).collect();
+        let mut entries = match tokio::fs::read_dir(dir).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(error) => return Err(error),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if endings.iter().any(|ending| name.ends_with(ending.as_str())) {
+                tokio::fs::remove_file(entry.path()).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// What went wrong, in words of our own: a server's reply often repeats the recipient's
 /// address, which does not belong in a record administrators browse.
 fn smtp_failure(error: &lettre::transport::smtp::Error) -> SendError {

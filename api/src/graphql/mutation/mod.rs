@@ -13,6 +13,7 @@ mod feedback;
 mod outbox;
 mod places;
 mod planning;
+mod privacy;
 mod programme;
 mod session;
 mod sync;
@@ -48,6 +49,7 @@ pub struct Mutation(
     actors::ActorMutation,
     feedback::FeedbackMutation,
     outbox::OutboxMutation,
+    privacy::PrivacyMutation,
     calendar::CalendarMutation,
     sync::SyncMutation,
     webhooks::WebhookMutation,

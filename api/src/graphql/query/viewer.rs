@@ -39,7 +39,11 @@ impl ViewerQuery {
             Viewer::Person {
                 participant_id: Some(id),
                 ..
-            } => load_participant(ctx, ParticipantId(*id)).await,
+            } => {
+                // A token that outlived its participant's erasure names no one.
+                let found = load_participant(ctx, ParticipantId(*id)).await?;
+                Ok(found.filter(|p| p.0.erased_at.is_none()))
+            }
             _ => Ok(None),
         }
     }

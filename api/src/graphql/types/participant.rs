@@ -40,8 +40,9 @@ impl Participant {
         &self.0.full_name
     }
 
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Null once they are erased.
+    async fn email(&self) -> Option<&str> {
+        self.0.erased_at.is_none().then_some(self.0.email.as_str())
     }
 
     async fn phone(&self) -> Option<&str> {
@@ -50,6 +51,12 @@ impl Participant {
 
     async fn role(&self) -> ParticipantRole {
         self.0.role.into()
+    }
+
+    /// When they were erased (see `eraseParticipant`): their name is "Verwijderde deelnemer"
+    /// and nothing else about them is kept but their role and anonymous enrolments.
+    async fn erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.erased_at
     }
 
     async fn municipality(&self, ctx: &Context<'_>) -> FieldResult<Option<Municipality>> {

@@ -1,0 +1,224 @@
+//! Erasure: a participant who booked and made a calendar link is erased by an administrator;
+//! afterwards nothing answers with their name, address or token subject, the database holds
+//! none of them, their seat to come is freed, the feed says ERASED, and a token that still
+//! carries their id finds no one.
+
+use api::auth::Role;
+use api::domain::ids::{ParticipantId, SessionId};
+use sea_orm::{FromQueryResult, JsonValue, Statement};
+use serde_json::{Value, json};
+
+use crate::booking::{BOOK, bookable_session};
+use crate::helpers::*;
+
+const ERASE: &str = "mutation($input: EraseParticipantInput!) { eraseParticipant(input: $input) {
+    participantId userErrors { code field } } }";
+
+const PERSON: &str = "query($id: ID!) { node(id: $id) { ... on Participant {
+    fullName email phone erasedAt municipality { cbsCode } } } }";
+
+/// Every row of every table, as text.
+async fn dump(app: &TestApp) -> String {
+    let backend = app.db.get_database_backend();
+    let tables = [
+        "participants",
+        "enrolments",
+        "enrolment_changes",
+        "audit_events",
+        "external_ids",
+        "outbox_events",
+        "calendar_links",
+        "feedback",
+        "idempotency_keys",
+        "erasures",
+    ];
+    let mut text = String::new();
+    for table in tables {
+        let rows = JsonValue::find_by_statement(Statement::from_string(
+            backend,
+            format!("SELECT * FROM {table}"),
+        ))
+        .all(&app.db)
+        .await
+        .unwrap();
+        text.push_str(&Value::Array(rows).to_string());
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_erased_participant_is_nowhere_but_their_anonymous_seat() {
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let person = insert_participant(&app.db).await;
+    let subject = format!("participant-{}", person.id);
+    let own = app.participant_token(person.id);
+    let session_id = SessionId(session.id).to_global();
+    let booked = app
+        .data_as(&own, BOOK, json!({ "input": { "sessionId": session_id } }))
+        .await;
+    assert_eq!(booked["bookSeat"]["status"], "CONFIRMED", "{booked}");
+    let link = app
+        .data_as(
+            &own,
+            "mutation { createCalendarLink(input: {}) { url userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    let url = link["createCalendarLink"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = dump(&app).await;
+    assert!(before.contains(&person.email) && before.contains(&subject));
+
+    let admin = app.token(Role::Administrator);
+    let id = ParticipantId(person.id).to_global();
+    let input = json!({ "input": { "participantId": id, "reason": "verzoek per brief" } });
+    let erased = app.data_as(&admin, ERASE, input.clone()).await;
+    assert_eq!(
+        erased["eraseParticipant"]["userErrors"],
+        json!([]),
+        "{erased}"
+    );
+    assert_eq!(erased["eraseParticipant"]["participantId"], id);
+
+    let again = app.data_as(&admin, ERASE, input).await;
+    assert_eq!(
+        again["eraseParticipant"]["userErrors"][0]["code"],
+        "ALREADY_ERASED"
+    );
+
+    let shown = app.data_as(&admin, PERSON, json!({ "id": id })).await;
+    assert_eq!(shown["node"]["fullName"], "Verwijderde deelnemer");
+    assert_eq!(shown["node"]["email"], Value::Null);
+    assert_eq!(shown["node"]["phone"], Value::Null);
+    assert_ne!(shown["node"]["erasedAt"], Value::Null);
+
+    let after = dump(&app).await;
+    for secret in [&person.full_name, &person.email, &subject] {
+        assert!(!after.contains(secret.as_str()), "{secret} is still stored");
+    }
+    // Their seat to come is free again; the enrolment stays, anonymous.
+    let seats = app
+        .data(
+            "query($id: ID!) { node(id: $id) { ... on Session { seatsLeft } } }",
+            json!({ "id": session_id }),
+        )
+        .await;
+    assert_eq!(seats["node"]["seatsLeft"], 10);
+    assert!(after.contains("ERASED"));
+
+    // A token that still carries their id names no one and books nothing.
+    let me = app.data_as(&own, "{ me { id } }", json!({})).await;
+    assert_eq!(me["me"], Value::Null);
+    let rebook = app
+        .data_as(&own, BOOK, json!({ "input": { "sessionId": session_id } }))
+        .await;
+    assert_eq!(rebook["bookSeat"]["userErrors"][0]["code"], "NOT_FOUND");
+    // Their calendar feed is gone.
+    let feed = app.client.get(&url).send().await.unwrap();
+    assert_eq!(feed.status(), 404);
+}
+
+#[tokio::test]
+async fn only_administrators_erase_and_unknown_people_get_a_code() {
+    let app = spawn_app().await;
+    let person = insert_participant(&app.db).await;
+    let id = ParticipantId(person.id).to_global();
+    let input = json!({ "input": { "participantId": id, "reason": "verzoek" } });
+    let coordinator = app.token(Role::Coordinator);
+    let refused = app.graphql_as(&coordinator, ERASE, input).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+
+    let admin = app.token(Role::Administrator);
+    let unknown = ParticipantId(uuid::Uuid::new_v4()).to_global();
+    let answer = app
+        .data_as(
+            &admin,
+            ERASE,
+            json!({ "input": { "participantId": unknown, "reason": "verzoek" } }),
+        )
+        .await;
+    assert_eq!(
+        answer["eraseParticipant"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+    let no_reason = app
+        .data_as(
+            &admin,
+            ERASE,
+            json!({ "input": { "participantId": id, "reason": " " } }),
+        )
+        .await;
+    assert_eq!(
+        no_reason["eraseParticipant"]["userErrors"][0]["field"],
+        "input.reason"
+    );
+}
+
+/// The text of every stored message in `dir`.
+fn stored_messages(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_stored_messages_of_an_erased_participant_are_removed() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().to_owned();
+    let app = spawn_app_with(|settings| {
+        let messages = &mut settings.messages;
+        messages.dispatch = true;
+        messages.smtp_host = None;
+        messages.mail_outbox_dir = Some(dir.clone());
+        messages.poll_ms = 50;
+        messages.schedule_every_seconds = 1;
+    })
+    .await;
+    let session = bookable_session(&app, 10).await;
+    let person = insert_participant(&app.db).await;
+    let own = app.participant_token(person.id);
+    let session_id = SessionId(session.id).to_global();
+    app.data_as(&own, BOOK, json!({ "input": { "sessionId": session_id } }))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !stored_messages(&dir).contains(&person.email) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no confirmation was written"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let admin = app.token(Role::Administrator);
+    let id = ParticipantId(person.id).to_global();
+    let input = json!({ "input": { "participantId": id, "reason": "verzoek per brief" } });
+    app.data_as(&admin, ERASE, input).await;
+
+    while stored_messages(&dir).contains(&person.email) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the erased participant's message is still stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The erasure is on the audit trail with its reason.
+    let trail = app
+        .data_as(
+            &admin,
+            "{ auditEvents(first: 5, filter: { recordType: \"Participant\" }) {
+                edges { node { action details } } } }",
+            json!({}),
+        )
+        .await;
+    let erasure = &trail["auditEvents"]["edges"][0]["node"];
+    assert_eq!(erasure["action"], "eraseParticipant", "{trail}");
+    assert_eq!(erasure["details"]["reason"], "verzoek per brief");
+}
