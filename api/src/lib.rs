@@ -12,6 +12,7 @@ pub mod http;
 pub mod live;
 pub mod messages;
 pub mod metrics;
+pub mod privacy;
 pub mod private_files;
 pub mod reporting;
 pub mod startup;

@@ -222,3 +222,96 @@ async fn the_stored_messages_of_an_erased_participant_are_removed() {
     assert_eq!(erasure["action"], "eraseParticipant", "{trail}");
     assert_eq!(erasure["details"]["reason"], "verzoek per brief");
 }
+
+const EXPORT: &str = "query($id: ID) { participantDataExport(participantId: $id) }";
+
+#[tokio::test]
+async fn a_participant_exports_their_own_data_and_nobody_elses() {
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let session_id = SessionId(session.id).to_global();
+    let (one, other) = (
+        insert_participant(&app.db).await,
+        insert_participant(&app.db).await,
+    );
+    for person in [&one, &other] {
+        let token = app.participant_token(person.id);
+        app.data_as(
+            &token,
+            BOOK,
+            json!({ "input": { "sessionId": session_id } }),
+        )
+        .await;
+    }
+    // Staff read the participant: an audit event about them, by a subject the export must
+    // not name.
+    let admin = app.token(Role::Administrator);
+    let one_id = ParticipantId(one.id).to_global();
+    app.data_as(&admin, PERSON, json!({ "id": one_id })).await;
+
+    let own = app.participant_token(one.id);
+    let export = app.data_as(&own, EXPORT, json!({})).await["participantDataExport"].clone();
+    let text = export.to_string();
+    assert_eq!(export["participant"]["email"], one.email.as_str());
+    assert_eq!(
+        export["enrolments"].as_array().unwrap().len(),
+        1,
+        "{export}"
+    );
+    assert_eq!(export["enrolments"][0]["status"], "CONFIRMED");
+    assert_eq!(export["enrolments"][0]["history"][0]["change"], "BOOKED");
+    assert!(
+        export["auditEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "read" && e["byRole"] == "Administrator"),
+        "{export}"
+    );
+    for foreign in [
+        other.email.as_str(),
+        other.full_name.as_str(),
+        &other.id.to_string(),
+        "test-subject",
+    ] {
+        assert!(!text.contains(foreign), "{foreign} in {text}");
+    }
+
+    // Someone else's, as a participant: refused. Staff other than administrators: refused.
+    let other_id = ParticipantId(other.id).to_global();
+    let refused = app
+        .graphql_as(&own, EXPORT, json!({ "id": other_id }))
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+    let coordinator = app.token(Role::Coordinator);
+    let refused = app
+        .graphql_as(&coordinator, EXPORT, json!({ "id": other_id }))
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+    let anonymous = app.graphql(EXPORT, json!({})).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+    let unnamed = app.graphql_as(&admin, EXPORT, json!({})).await;
+    assert_eq!(error_code(&unnamed), "BAD_USER_INPUT", "{unnamed}");
+
+    // An administrator exports for a request received by post; it is on the audit trail.
+    let by_post = app.data_as(&admin, EXPORT, json!({ "id": other_id })).await;
+    assert_eq!(
+        by_post["participantDataExport"]["participant"]["email"],
+        other.email.as_str()
+    );
+    let trail = app
+        .data_as(
+            &admin,
+            "{ auditEvents(first: 10, filter: { recordType: \"Participant\" }) {
+                edges { node { action } } } }",
+            json!({}),
+        )
+        .await;
+    let exports = trail["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "participantDataExport")
+        .count();
+    assert_eq!(exports, 2, "{trail}");
+}

@@ -118,19 +118,7 @@ pub async fn erase(
         change.record_erased(*enrolment).await?;
     }
     external_id::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(external_id::Column::RecordType.eq("PARTICIPANT"))
-                        .add(external_id::Column::RecordId.eq(id)),
-                )
-                .add(
-                    Condition::all()
-                        .add(external_id::Column::RecordType.eq("ENROLMENT"))
-                        .add(external_id::Column::RecordId.is_in(enrolments.clone())),
-                ),
-        )
+        .filter(crate::sync::external_ids::of_person(id, &enrolments))
         .exec(txn)
         .await?;
     calendar_link::Entity::update_many()
@@ -255,10 +243,7 @@ async fn pseudonymise_actor(
         .chain(feedback.iter().copied())
         .chain(links)
         .collect();
-    let mut mentions = Condition::any();
-    for record in &records {
-        mentions = mentions.add(audit_event::Column::RecordIds.contains(record.to_string()));
-    }
+    let mentions = crate::privacy::export::about_any(&records);
     let audited: Vec<String> = audit_event::Entity::find()
         .select_only()
         .column(audit_event::Column::Actor)

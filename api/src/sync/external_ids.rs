@@ -250,3 +250,19 @@ mod tests {
         }
     }
 }
+
+/// The external ids of a participant and of their enrolments, in every source.
+pub fn of_person(participant: Uuid, enrolments: &[Uuid]) -> sea_orm::Condition {
+    use sea_orm::{ColumnTrait, Condition};
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(external_id::Column::RecordType.eq(RecordType::Participant.as_str()))
+                .add(external_id::Column::RecordId.eq(participant)),
+        )
+        .add(
+            Condition::all()
+                .add(external_id::Column::RecordType.eq(RecordType::Enrolment.as_str()))
+                .add(external_id::Column::RecordId.is_in(enrolments.to_vec())),
+        )
+}

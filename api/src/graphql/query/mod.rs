@@ -6,6 +6,7 @@ mod course;
 mod feedback;
 mod node;
 mod outbox;
+mod privacy;
 mod report;
 mod session;
 mod sync;
@@ -25,6 +26,7 @@ pub struct Query(
     session::SessionQuery,
     node::NodeQuery,
     outbox::OutboxQuery,
+    privacy::PrivacyQuery,
     report::ReportQuery,
     sync::SyncQuery,
     webhooks::WebhookQuery,
