@@ -48,6 +48,20 @@ enum Command {
     /// The change feed.
     #[command(subcommand)]
     Feed(FeedCommand),
+    /// Privacy operations.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PrivacyCommand {
+    /// After restoring the database from a backup: erase again everyone in the erasure log
+    /// (ERASURE_LOG) whom the restored database holds. Those erased already stay as they are.
+    ReapplyErasures {
+        /// The log to read, if not the service's own.
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +229,19 @@ pub async fn run() -> anyhow::Result<()> {
             let epoch = feed::new_epoch(&db, chrono::Utc::now()).await?;
             println!("{epoch}");
             eprintln!("started feed epoch {epoch}; clients resync from a snapshot");
+            Ok(())
+        }
+        Command::Privacy(PrivacyCommand::ReapplyErasures { log }) => {
+            let path = log.unwrap_or_else(|| cli.settings.erasure_log_path());
+            let entries = crate::privacy::log::read(&path).map_err(|error| {
+                anyhow::anyhow!("reading the erasure log {}: {error}", path.display())
+            })?;
+            let db = connect(&cli.settings).await?;
+            let done = crate::privacy::log::reapply(&db, &entries).await?;
+            println!(
+                "{} erased again, {} erased already, {} not in this database",
+                done.erased, done.already, done.unknown
+            );
             Ok(())
         }
         Command::Migrate => {

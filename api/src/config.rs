@@ -118,6 +118,12 @@ pub struct Settings {
     #[arg(long, env = "FEED_RETENTION_DAYS", default_value_t = defaults::FEED_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub feed_retention_days: u32,
 
+    /// The erasure log: a line of ids for each erasure, so that `training privacy
+    /// reapply-erasures` can apply them again after a restore. Keep it apart from the
+    /// database's backups. By default `erasures.jsonl` under DATA_DIR.
+    #[arg(long, env = "ERASURE_LOG")]
+    pub erasure_log: Option<PathBuf>,
+
     /// Log lines for people (`pretty`) or for log collectors (`json`). Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -506,6 +512,7 @@ impl Settings {
             feed_retention_days: defaults::FEED_RETENTION_DAYS,
             report_threshold: defaults::REPORT_THRESHOLD,
             reporting_database_url: None,
+            erasure_log: None,
             log_format: LogFormat::Pretty,
             auth: AuthSettings {
                 environment: Environment::Development,
@@ -524,5 +531,14 @@ impl Settings {
             },
             webhooks: WebhookSettings::default(),
         }
+    }
+}
+
+impl Settings {
+    /// Where the erasure log is.
+    pub fn erasure_log_path(&self) -> PathBuf {
+        self.erasure_log
+            .clone()
+            .unwrap_or_else(|| self.auth.data_dir.join("erasures.jsonl"))
     }
 }

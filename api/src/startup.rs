@@ -101,6 +101,7 @@ impl Application {
                 threshold: settings.report_threshold,
                 protections: Arc::default(),
             },
+            erasure_log: Arc::from(settings.erasure_log_path()),
             db,
             live,
             public_url,

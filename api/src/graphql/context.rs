@@ -26,6 +26,8 @@ pub struct Services {
     /// Where webhooks may go.
     pub webhook_allow: Arc<crate::sync::webhooks::addresses::AllowList>,
     pub reporting: ReportingSettings,
+    /// Where each erasure is logged once it has committed.
+    pub erasure_log: Arc<std::path::Path>,
 }
 
 /// Where reports are counted and what they may publish.
@@ -57,6 +59,7 @@ pub struct RequestData {
     pub feed_retention: chrono::Duration,
     pub webhook_allow: Arc<crate::sync::webhooks::addresses::AllowList>,
     pub reporting: ReportingSettings,
+    pub erasure_log: Arc<std::path::Path>,
     /// Shared with a subscription's stream, which forgets what they hold at each change.
     pub loaders: Arc<Loaders>,
     pub audit: Arc<AuditLog>,
@@ -73,6 +76,7 @@ impl RequestData {
             feed_retention: services.feed_retention,
             webhook_allow: services.webhook_allow.clone(),
             reporting: services.reporting.clone(),
+            erasure_log: services.erasure_log.clone(),
             loaders: Arc::new(loaders::loaders(services.db.clone())),
             audit,
         }

@@ -2,3 +2,4 @@
 //! them to see.
 
 pub mod export;
+pub mod log;

@@ -237,20 +237,6 @@ pub async fn unlink(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn source_names_are_plain() {
-        assert!(Source::parse("bzk-sync").is_ok());
-        assert!(Source::parse("gemeente.utrecht_2").is_ok());
-        for name in ["", "BZK", "bzk sync", "-bzk", &"a".repeat(51), "bzk/sync"] {
-            assert!(Source::parse(name).is_err(), "{name}");
-        }
-    }
-}
-
 /// The external ids of a participant and of their enrolments, in every source.
 pub fn of_person(participant: Uuid, enrolments: &[Uuid]) -> sea_orm::Condition {
     use sea_orm::{ColumnTrait, Condition};
@@ -265,4 +251,18 @@ pub fn of_person(participant: Uuid, enrolments: &[Uuid]) -> sea_orm::Condition {
                 .add(external_id::Column::RecordType.eq(RecordType::Enrolment.as_str()))
                 .add(external_id::Column::RecordId.is_in(enrolments.to_vec())),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_names_are_plain() {
+        assert!(Source::parse("bzk-sync").is_ok());
+        assert!(Source::parse("gemeente.utrecht_2").is_ok());
+        for name in ["", "BZK", "bzk sync", "-bzk", &"a".repeat(51), "bzk/sync"] {
+            assert!(Source::parse(name).is_err(), "{name}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Privacy operations: administrators erase a participant on request.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
 use serde::Serialize;
 
 use super::{MutationOptions, MutationResult, parse_id, perform_checked, require_administrator};
@@ -8,7 +9,8 @@ use crate::{
     db::erasure::{self, Cause, Erasure},
     domain::{ids::ParticipantId, input as text},
     error::FieldResult,
-    graphql::context::viewer,
+    graphql::context::{request_data, viewer},
+    privacy::log,
 };
 
 #[derive(Default)]
@@ -75,10 +77,20 @@ impl PrivacyMutation {
             },
         )
         .await?;
-        let participant_id = performed
-            .made()
-            .and_then(|o| o.record_id)
-            .map(|id| ID(ParticipantId(id).to_global()));
+        let erased = performed.made().and_then(|o| o.record_id);
+        if let Some(id) = erased.filter(|_| !performed.replayed) {
+            let entry = log::Entry {
+                participant_id: id,
+                cause: Cause::Request,
+                erased_at: Utc::now(),
+            };
+            // The erasure stands; a missing line only means a restore would not repeat it, so
+            // it is said loudly, by id only.
+            if let Err(error) = log::append(&request_data(ctx)?.erasure_log, &entry) {
+                tracing::error!(participant = %id, error = %error, "could not log an erasure");
+            }
+        }
+        let participant_id = erased.map(|id| ID(ParticipantId(id).to_global()));
         Ok(EraseParticipantPayload {
             result: performed.result(input.options.client_mutation_id),
             participant_id,
