@@ -363,7 +363,10 @@ async fn an_erasure_is_applied_again_to_a_restored_backup() {
     // Restored from the backup, the person is back; the log erases them again, once.
     let restored = format!("sqlite://{}?mode=rw", backup.display());
     let first = reapply(&restored, &log, folder.path());
-    assert!(first.starts_with("1 erased again, 0 erased already"), "{first}");
+    assert!(
+        first.starts_with("1 erased again, 0 erased already"),
+        "{first}"
+    );
     let db = sea_orm::Database::connect(&restored).await.unwrap();
     let back = entity::participant::Entity::find_by_id(person.id)
         .one(&db)
@@ -374,5 +377,8 @@ async fn an_erasure_is_applied_again_to_a_restored_backup() {
     assert!(back.erased_at.is_some() && back.email != person.email);
     db.close().await.unwrap();
     let second = reapply(&restored, &log, folder.path());
-    assert!(second.starts_with("0 erased again, 1 erased already"), "{second}");
+    assert!(
+        second.starts_with("0 erased again, 1 erased already"),
+        "{second}"
+    );
 }
