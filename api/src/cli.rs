@@ -13,6 +13,7 @@ use crate::{
     config::Settings,
     db, graphql,
     live::Live,
+    privacy::retention::Retention,
     startup::Application,
     sync::{csv, external_ids::Source, feed, upsert::ErrorPolicy},
     telemetry,
@@ -51,6 +52,26 @@ enum Command {
     /// Privacy operations.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Forgetting what has been kept long enough (RETAIN_* settings).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Remove now what is due at an instant (by default now), as the scheduled job does;
+    /// prints what was removed, by count.
+    Run {
+        /// The instant to judge by, such as 2027-01-31T00:00:00Z.
+        #[arg(long)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// Count what would go, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +263,36 @@ pub async fn run() -> anyhow::Result<()> {
                 "{} erased again, {} erased already, {} not in this database",
                 done.erased, done.already, done.unknown
             );
+            Ok(())
+        }
+        Command::Retention(RetentionCommand::Run {
+            as_of,
+            dry_run,
+            json,
+        }) => {
+            let db = connect(&cli.settings).await?;
+            let live = Live::publisher(db.get_database_backend());
+            let retention = Retention::from_settings(&cli.settings, db, live);
+            let swept = retention
+                .run(as_of.unwrap_or_else(chrono::Utc::now), dry_run)
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&swept)?);
+            } else {
+                println!(
+                    "{}{} participants anonymised, {} comments, {} audit events, {} messages, {} message files removed",
+                    if dry_run {
+                        "dry run, nothing changed: "
+                    } else {
+                        ""
+                    },
+                    swept.participants,
+                    swept.comments,
+                    swept.audit_events,
+                    swept.messages,
+                    swept.mail_files
+                );
+            }
             Ok(())
         }
         Command::Migrate => {

@@ -51,6 +51,11 @@ mod defaults {
     pub const WEBHOOK_RETRY_BASE_MS: u64 = 30_000;
     pub const WEBHOOK_TIMEOUT_SECONDS: u64 = 10;
     pub const WEBHOOK_DISABLE_AFTER_HOURS: u32 = 72;
+    pub const RETAIN_PARTICIPANT_MONTHS: u32 = 24;
+    pub const RETAIN_FEEDBACK_DAYS: u32 = 365;
+    pub const RETAIN_AUDIT_DAYS: u32 = 730;
+    pub const RETAIN_MESSAGES_DAYS: u32 = 90;
+    pub const RETENTION_EVERY_MINUTES: u32 = 60;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -139,6 +144,82 @@ pub struct Settings {
 
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+
+    #[command(flatten)]
+    pub retention: RetentionSettings,
+}
+
+/// How long personal data is kept. Every period is at least the feedback period (30 days after
+/// a session): nothing a participant may still need, or still write, goes before it closes.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionSettings {
+    /// Months after their last session that a participant is anonymised (as an erasure, with
+    /// the cause RETENTION); their enrolments stay as anonymous records for the statistics.
+    #[arg(long, env = "RETAIN_PARTICIPANT_MONTHS", default_value_t = defaults::RETAIN_PARTICIPANT_MONTHS, value_parser = months)]
+    pub participant_months: u32,
+
+    /// Days after its session that a feedback comment is removed (the ratings stay), unless it
+    /// is a published testimonial its writer consented to.
+    #[arg(long, env = "RETAIN_FEEDBACK_DAYS", default_value_t = defaults::RETAIN_FEEDBACK_DAYS, value_parser = days)]
+    pub feedback_days: u32,
+
+    /// Days an audit event is kept.
+    #[arg(long, env = "RETAIN_AUDIT_DAYS", default_value_t = defaults::RETAIN_AUDIT_DAYS, value_parser = days)]
+    pub audit_days: u32,
+
+    /// Days a message that was delivered (or cancelled, or given up) is kept in the outbox,
+    /// and a message written as a file under MAIL_OUTBOX_DIR.
+    #[arg(long, env = "RETAIN_MESSAGES_DAYS", default_value_t = defaults::RETAIN_MESSAGES_DAYS, value_parser = days)]
+    pub messages_days: u32,
+
+    /// How often the retention job runs, in minutes; one process runs each turn, however many
+    /// there are. 0 leaves it to `training retention run`.
+    #[arg(long, env = "RETENTION_EVERY_MINUTES", default_value_t = defaults::RETENTION_EVERY_MINUTES, value_parser = clap::value_parser!(u32).range(0..=10_080))]
+    pub every_minutes: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            participant_months: defaults::RETAIN_PARTICIPANT_MONTHS,
+            feedback_days: defaults::RETAIN_FEEDBACK_DAYS,
+            audit_days: defaults::RETAIN_AUDIT_DAYS,
+            messages_days: defaults::RETAIN_MESSAGES_DAYS,
+            every_minutes: defaults::RETENTION_EVERY_MINUTES,
+        }
+    }
+}
+
+/// The longest any retention period may be: a hundred years.
+const MOST_DAYS: u32 = 36_500;
+
+/// A retention period in days: a whole number, no shorter than the feedback period.
+fn days(text: &str) -> Result<u32, String> {
+    let least = u32::try_from(crate::db::feedback::FEEDBACK_PERIOD_DAYS).unwrap_or(30);
+    period(text, least, MOST_DAYS, "days")
+}
+
+/// A retention period in months: at least two, so never shorter than the feedback period.
+fn months(text: &str) -> Result<u32, String> {
+    period(text, 2, MOST_DAYS / 30, "months")
+}
+
+fn period(text: &str, least: u32, most: u32, unit: &str) -> Result<u32, String> {
+    let number: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number of {unit}"))?;
+    if number < i64::from(least) {
+        return Err(format!(
+            "{number} {unit} is too short: data must be kept at least {least} {unit}, until the \
+             feedback period after a session ({} days) has closed",
+            crate::db::feedback::FEEDBACK_PERIOD_DAYS
+        ));
+    }
+    u32::try_from(number)
+        .ok()
+        .filter(|n| *n <= most)
+        .ok_or_else(|| format!("{number} {unit} is longer than the most allowed ({most})"))
 }
 
 /// Webhooks to source systems: where they may go, and how long they are retried.
@@ -293,6 +374,21 @@ impl Default for MessageSettings {
             schedule_every_seconds: defaults::SCHEDULE_EVERY_SECONDS,
             public_url: None,
         }
+    }
+}
+
+impl MessageSettings {
+    /// Where messages are written as files: nowhere when a mail server takes them.
+    pub fn file_folder(&self, data_dir: &std::path::Path) -> Option<PathBuf> {
+        let smtp = self
+            .smtp_host
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty());
+        (!smtp).then(|| {
+            self.mail_outbox_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("outbox"))
+        })
     }
 }
 
@@ -530,6 +626,7 @@ impl Settings {
                 ..MessageSettings::default()
             },
             webhooks: WebhookSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }

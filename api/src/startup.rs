@@ -24,6 +24,7 @@ use crate::{
     },
     live::Live,
     metrics::Metrics,
+    privacy::retention::{self, Retention},
 };
 
 pub struct Application {
@@ -81,6 +82,12 @@ impl Application {
         let live = Live::start(&settings.database_url, db.get_database_backend()).await?;
         let kept_for = chrono::Duration::hours(i64::from(settings.idempotency_key_hours));
         spawn_idempotency_purge(db.clone(), kept_for);
+        if settings.retention.every_minutes > 0 {
+            retention::spawn(
+                Retention::from_settings(&settings, db.clone(), live.clone()),
+                Duration::from_secs(u64::from(settings.retention.every_minutes) * 60),
+            );
+        }
         spawn_feed_lag(db.clone(), metrics.clone());
         let request_timeout = Duration::from_millis(settings.limits.request_timeout_ms);
         let public_url = public_url(settings.messages.public_url.as_deref(), address)?;

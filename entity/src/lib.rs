@@ -17,6 +17,7 @@ pub mod external_id;
 pub mod feed_state;
 pub mod feedback;
 pub mod idempotency_key;
+pub mod job_run;
 pub mod location;
 pub mod module;
 pub mod module_topic;

@@ -15,6 +15,7 @@ mod m20261202_000008_sync;
 mod m20261202_000009_feed_scope_order;
 mod m20261205_000010_reporting;
 mod m20261205_000011_privacy;
+mod m20261205_000012_job_runs;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_feed_scope_order::Migration),
             Box::new(m20261205_000010_reporting::Migration),
             Box::new(m20261205_000011_privacy::Migration),
+            Box::new(m20261205_000012_job_runs::Migration),
         ]
     }
 }

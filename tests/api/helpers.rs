@@ -7,7 +7,8 @@ use api::{
 use chrono::{DateTime, Utc};
 use entity::{enums::*, *};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    EntityTrait, FromQueryResult, JsonValue, Statement,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -81,6 +82,46 @@ impl TestDatabase {
         match self {
             Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
         }
+    }
+
+    /// A copy of this database as it is now, as a backup restored elsewhere would be: SQLite's
+    /// online backup (`VACUUM INTO`), or `pg_dump` restored with `psql` into a new database.
+    pub async fn backup(&self, db: &DatabaseConnection) -> TestDatabase {
+        let copy = TestDatabase::create().await;
+        match (self, &copy) {
+            (Self::Sqlite { .. }, Self::Sqlite { _folder, .. }) => {
+                let file = _folder.path().join("test.db");
+                db.execute_unprepared(&format!("VACUUM INTO '{}'", file.display()))
+                    .await
+                    .expect("backing up the SQLite database");
+            }
+            (Self::Postgres { url, .. }, Self::Postgres { url: target, .. }) => {
+                let dump = std::process::Command::new("pg_dump")
+                    .args(["--no-owner", "--dbname", url])
+                    .output()
+                    .expect("pg_dump");
+                assert!(dump.status.success(), "pg_dump: {dump:?}");
+                let mut restore = std::process::Command::new("psql")
+                    .args(["--quiet", "-v", "ON_ERROR_STOP=1", "--dbname", target])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("psql");
+                use std::io::Write;
+                restore
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(&dump.stdout)
+                    .unwrap();
+                assert!(
+                    restore.wait().unwrap().success(),
+                    "psql could not restore the dump"
+                );
+            }
+            _ => unreachable!("a copy is made on the same kind of database"),
+        }
+        copy
     }
 }
 
@@ -430,4 +471,45 @@ pub fn sign(claims: &api::auth::jwt::Claims, secret: &str) -> String {
         &key,
     )
     .unwrap()
+}
+
+/// Every row of every table of the test's database, as text: what a dump would hold.
+pub async fn dump_database(app: &TestApp) -> String {
+    let backend = app.db.get_database_backend();
+    let list = match backend {
+        DbBackend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+        _ => {
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'"
+        }
+    };
+    let tables = JsonValue::find_by_statement(Statement::from_string(backend, list))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(tables.len() > 20, "{tables:?}");
+    let mut text = String::new();
+    for table in tables {
+        let name = table["name"].as_str().unwrap();
+        let rows = JsonValue::find_by_statement(Statement::from_string(
+            backend,
+            format!("SELECT * FROM \"{name}\""),
+        ))
+        .all(&app.db)
+        .await
+        .unwrap();
+        text.push_str(&Value::Array(rows).to_string());
+    }
+    text
+}
+
+/// The text of every file in `dir` (stored messages, say).
+pub fn stored_messages(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }

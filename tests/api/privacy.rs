@@ -5,7 +5,7 @@
 
 use api::auth::Role;
 use api::domain::ids::{ParticipantId, SessionId};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, JsonValue, Statement};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::booking::{BOOK, bookable_session};
@@ -16,35 +16,6 @@ const ERASE: &str = "mutation($input: EraseParticipantInput!) { eraseParticipant
 
 const PERSON: &str = "query($id: ID!) { node(id: $id) { ... on Participant {
     fullName email phone erasedAt municipality { cbsCode } } } }";
-
-/// Every row of every table, as text.
-async fn dump(app: &TestApp) -> String {
-    let backend = app.db.get_database_backend();
-    let tables = [
-        "participants",
-        "enrolments",
-        "enrolment_changes",
-        "audit_events",
-        "external_ids",
-        "outbox_events",
-        "calendar_links",
-        "feedback",
-        "idempotency_keys",
-        "erasures",
-    ];
-    let mut text = String::new();
-    for table in tables {
-        let rows = JsonValue::find_by_statement(Statement::from_string(
-            backend,
-            format!("SELECT * FROM {table}"),
-        ))
-        .all(&app.db)
-        .await
-        .unwrap();
-        text.push_str(&Value::Array(rows).to_string());
-    }
-    text
-}
 
 #[tokio::test]
 async fn an_erased_participant_is_nowhere_but_their_anonymous_seat() {
@@ -69,7 +40,7 @@ async fn an_erased_participant_is_nowhere_but_their_anonymous_seat() {
         .as_str()
         .unwrap()
         .to_owned();
-    let before = dump(&app).await;
+    let before = dump_database(&app).await;
     assert!(before.contains(&person.email) && before.contains(&subject));
 
     let admin = app.token(Role::Administrator);
@@ -95,7 +66,7 @@ async fn an_erased_participant_is_nowhere_but_their_anonymous_seat() {
     assert_eq!(shown["node"]["phone"], Value::Null);
     assert_ne!(shown["node"]["erasedAt"], Value::Null);
 
-    let after = dump(&app).await;
+    let after = dump_database(&app).await;
     for secret in [&person.full_name, &person.email, &subject] {
         assert!(!after.contains(secret.as_str()), "{secret} is still stored");
     }
@@ -155,18 +126,6 @@ async fn only_administrators_erase_and_unknown_people_get_a_code() {
         no_reason["eraseParticipant"]["userErrors"][0]["field"],
         "input.reason"
     );
-}
-
-/// The text of every stored message in `dir`.
-fn stored_messages(dir: &std::path::Path) -> String {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -335,10 +294,6 @@ async fn an_erasure_is_applied_again_to_a_restored_backup() {
     let folder = tempfile::tempdir().unwrap();
     let log = folder.path().join("erasures.jsonl");
     let app = spawn_app_with(|settings| settings.erasure_log = Some(log.clone())).await;
-    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
-        // A backup of PostgreSQL is pg_dump's business; the log and its replay are the same.
-        return;
-    }
     let session = bookable_session(&app, 10).await;
     let person = insert_participant(&app.db).await;
     let own = app.participant_token(person.id);
@@ -346,11 +301,7 @@ async fn an_erasure_is_applied_again_to_a_restored_backup() {
     app.data_as(&own, BOOK, json!({ "input": { "sessionId": session_id } }))
         .await;
     // The backup, taken before the erasure.
-    let backup = folder.path().join("backup.db");
-    app.db
-        .execute_unprepared(&format!("VACUUM INTO '{}'", backup.display()))
-        .await
-        .unwrap();
+    let backup = app.database.backup(&app.db).await;
 
     let admin = app.token(Role::Administrator);
     let id = ParticipantId(person.id).to_global();
@@ -361,13 +312,13 @@ async fn an_erasure_is_applied_again_to_a_restored_backup() {
     assert!(logged.contains(&person.id.to_string()) && !logged.contains(&person.email));
 
     // Restored from the backup, the person is back; the log erases them again, once.
-    let restored = format!("sqlite://{}?mode=rw", backup.display());
-    let first = reapply(&restored, &log, folder.path());
+    let restored = backup.url();
+    let first = reapply(restored, &log, folder.path());
     assert!(
         first.starts_with("1 erased again, 0 erased already"),
         "{first}"
     );
-    let db = sea_orm::Database::connect(&restored).await.unwrap();
+    let db = sea_orm::Database::connect(restored).await.unwrap();
     let back = entity::participant::Entity::find_by_id(person.id)
         .one(&db)
         .await
@@ -376,7 +327,7 @@ async fn an_erasure_is_applied_again_to_a_restored_backup() {
     assert_eq!(back.full_name, "Verwijderde deelnemer");
     assert!(back.erased_at.is_some() && back.email != person.email);
     db.close().await.unwrap();
-    let second = reapply(&restored, &log, folder.path());
+    let second = reapply(restored, &log, folder.path());
     assert!(
         second.starts_with("0 erased again, 1 erased already"),
         "{second}"

@@ -61,16 +61,16 @@ fn python() -> PathBuf {
 }
 
 /// The receiver: its port, what it got, and the file its secret is read from.
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
     port: u16,
     got: Arc<Mutex<Vec<Value>>>,
-    secret_file: PathBuf,
+    pub(crate) secret_file: PathBuf,
     _folder: tempfile::TempDir,
 }
 
 impl Receiver {
-    fn start(fail_first: u32, status: u16) -> Self {
+    pub(crate) fn start(fail_first: u32, status: u16) -> Self {
         let folder = tempfile::tempdir().unwrap();
         let secret_file = folder.path().join("secret");
         std::fs::write(&secret_file, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
@@ -108,16 +108,16 @@ impl Receiver {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
 
-    fn got(&self) -> Vec<Value> {
+    pub(crate) fn got(&self) -> Vec<Value> {
         self.got.lock().unwrap().clone()
     }
 
     /// Waits until `test` holds for what it got (at most 30 s).
-    async fn wait_for(&self, test: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, test: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let started = Instant::now();
         loop {
             let got = self.got();
@@ -136,7 +136,7 @@ impl Drop for Receiver {
     }
 }
 
-const CREATE: &str =
+pub(crate) const CREATE: &str =
     "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) {
     userErrors { code field } secret endpoint { id active } } }";
 

@@ -10,6 +10,7 @@ pub mod course;
 pub mod erasure;
 pub mod feedback;
 pub mod idempotency;
+pub mod job_runs;
 pub mod loaders;
 pub mod location;
 pub mod module;

@@ -43,20 +43,12 @@ impl Mailer {
         data_dir: &std::path::Path,
         environment: Environment,
     ) -> anyhow::Result<Self> {
-        let Some(host) = settings
-            .smtp_host
-            .as_deref()
-            .filter(|h| !h.trim().is_empty())
-        else {
+        if let Some(dir) = settings.file_folder(data_dir) {
             anyhow::ensure!(
                 environment == Environment::Development || settings.mail_outbox_dir.is_some(),
                 "SMTP_HOST is not set: in production, messages go to a mail server (or set \
                  MAIL_OUTBOX_DIR to write them as files on purpose)"
             );
-            let dir = settings
-                .mail_outbox_dir
-                .clone()
-                .unwrap_or_else(|| data_dir.join("outbox"));
             // Messages written before the service kept its files private become private too.
             if let Ok(entries) = std::fs::read_dir(&dir) {
                 let _ = private_files::tighten(&dir);
@@ -65,7 +57,8 @@ impl Mailer {
                 }
             }
             return Ok(Self::Files(dir));
-        };
+        }
+        let host = settings.smtp_host.as_deref().unwrap_or_default().trim();
         let builder = match settings.smtp_tls {
             SmtpTls::Starttls => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).context("SMTP_HOST")?

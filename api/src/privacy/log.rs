@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, Role},
     db::{
-        change::Change,
+        change::{Change, Outcome},
         erasure::{self, Cause, Erasure},
         transaction::{self, TxError},
     },
@@ -88,13 +88,7 @@ pub async fn reapply(db: &DatabaseConnection, entries: &[Entry]) -> anyhow::Resu
             reason: "reapplied from the erasure log after a restore".into(),
             keep_consented_comment: false,
         };
-        let result = transaction::write(db, |txn: &DatabaseTransaction| {
-            let change = Change::new(txn, actor.clone());
-            let (erasure, live) = (erasure.clone(), live.clone());
-            Box::pin(async move { erasure::erase(change, &live, &erasure).await })
-        })
-        .await;
-        match result {
+        match erase_alone(db, &live, &actor, &erasure).await {
             Ok(_) => done.erased += 1,
             Err(TxError::Refused(refusal)) if refusal.code == UserErrorCode::AlreadyErased => {
                 done.already += 1
@@ -106,4 +100,19 @@ pub async fn reapply(db: &DatabaseConnection, entries: &[Entry]) -> anyhow::Resu
         }
     }
     Ok(done)
+}
+
+/// One erasure in a transaction of its own, for a job rather than a request.
+pub async fn erase_alone(
+    db: &DatabaseConnection,
+    live: &Live,
+    actor: &Actor,
+    erasure: &Erasure,
+) -> Result<Outcome, TxError> {
+    transaction::write(db, |txn: &DatabaseTransaction| {
+        let change = Change::new(txn, actor.clone());
+        let (erasure, live) = (erasure.clone(), live.clone());
+        Box::pin(async move { erasure::erase(change, &live, &erasure).await })
+    })
+    .await
 }
