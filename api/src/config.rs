@@ -44,6 +44,7 @@ mod defaults {
     pub const WS_CONNECTION_INIT_TIMEOUT_MS: u64 = 10_000;
     pub const WS_API_KEY_CHECK_SECONDS: u64 = 60;
     pub const PERSISTED_QUERY_CACHE_ENTRIES: usize = 1000;
+    pub const RESPONSE_CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
     pub const FEED_RETENTION_DAYS: u32 = 90;
     pub const REPORT_THRESHOLD: u64 = 5;
     /// With doubling pauses capped at six hours: about three days of retries.
@@ -107,6 +108,12 @@ pub struct Settings {
     /// Documents remembered by hash in `automatic` mode; the least recently used is forgotten.
     #[arg(long, env = "PERSISTED_QUERY_CACHE_ENTRIES", default_value_t = defaults::PERSISTED_QUERY_CACHE_ENTRIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub persisted_query_cache_entries: usize,
+
+    /// Memory for answers to anonymous queries of the public programme, in bytes; the least
+    /// recently used answer is forgotten first. An answer is reused only while nothing it could
+    /// show has changed, in any process. 0 keeps none.
+    #[arg(long, env = "RESPONSE_CACHE_MAX_BYTES", default_value_t = defaults::RESPONSE_CACHE_MAX_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=(1u64 << 34)))]
+    pub response_cache_max_bytes: usize,
 
     /// Reports publish no count below this (k), and nothing a count below it could be worked out
     /// from. Fewer than three would let two people recognise each other.
@@ -605,6 +612,7 @@ impl Settings {
             persisted_queries: PersistedQueries::Automatic,
             persisted_query_manifest: None,
             persisted_query_cache_entries: defaults::PERSISTED_QUERY_CACHE_ENTRIES,
+            response_cache_max_bytes: defaults::RESPONSE_CACHE_MAX_BYTES,
             feed_retention_days: defaults::FEED_RETENTION_DAYS,
             report_threshold: defaults::REPORT_THRESHOLD,
             reporting_database_url: None,

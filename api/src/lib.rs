@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod live;
+pub mod lru;
 pub mod messages;
 pub mod metrics;
 pub mod privacy;

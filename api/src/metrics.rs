@@ -37,6 +37,11 @@ pub struct Metrics {
     /// that holds the feed's visible end back.
     pub feed_lag_changes: Gauge,
     pub feed_oldest_transaction_seconds: Gauge<f64, AtomicU64>,
+    /// Anonymous queries answered from the response cache, and those computed.
+    pub response_cache_hits: Counter,
+    pub response_cache_misses: Counter,
+    /// What the kept answers weigh; never above RESPONSE_CACHE_MAX_BYTES.
+    pub response_cache_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -80,6 +85,24 @@ impl Default for Metrics {
             "Age of the oldest open transaction, which holds the feed's visible end back",
             feed_oldest_transaction_seconds.clone(),
         );
+        let response_cache_hits = Counter::default();
+        registry.register(
+            "response_cache_hits",
+            "Anonymous queries answered from the response cache",
+            response_cache_hits.clone(),
+        );
+        let response_cache_misses = Counter::default();
+        registry.register(
+            "response_cache_misses",
+            "Anonymous queries the response cache could not answer",
+            response_cache_misses.clone(),
+        );
+        let response_cache_bytes = Gauge::default();
+        registry.register(
+            "response_cache_bytes",
+            "Bytes of the answers the response cache keeps",
+            response_cache_bytes.clone(),
+        );
         Self {
             registry,
             db_statements,
@@ -89,6 +112,9 @@ impl Default for Metrics {
             webhook_endpoints_disabled,
             feed_lag_changes,
             feed_oldest_transaction_seconds,
+            response_cache_hits,
+            response_cache_misses,
+            response_cache_bytes,
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::{
         metrics_routes, observe_requests,
         persisted::PersistedDocuments,
         rate_limit::RateLimits,
+        response_cache::ResponseCache,
         routes,
     },
     live::Live,
@@ -146,6 +147,7 @@ impl Application {
                 // Documents are bounded by the body limit; the store by a few hundred of those.
                 settings.max_body_bytes.saturating_mul(16),
             )?,
+            responses: ResponseCache::new(settings.response_cache_max_bytes),
             websocket: WebSocketLimits {
                 init_timeout: Duration::from_millis(settings.limits.ws_init_timeout_ms),
                 max_subscriptions: settings.limits.ws_max_subscriptions,

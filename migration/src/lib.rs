@@ -16,6 +16,7 @@ mod m20261202_000009_feed_scope_order;
 mod m20261205_000010_reporting;
 mod m20261205_000011_privacy;
 mod m20261205_000012_job_runs;
+mod m20261205_000013_public_version;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_reporting::Migration),
             Box::new(m20261205_000011_privacy::Migration),
             Box::new(m20261205_000012_job_runs::Migration),
+            Box::new(m20261205_000013_public_version::Migration),
         ]
     }
 }

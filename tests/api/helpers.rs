@@ -275,19 +275,28 @@ impl TestApp {
 
     /// The SQL statements the service has run so far, from `/metrics`.
     pub async fn statements(&self) -> u64 {
-        let text = self
-            .client
+        self.metric("db_statements_total").await as u64
+    }
+
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
             .get(format!("{}/metrics", self.metrics_address))
             .send()
             .await
             .expect("reading /metrics")
             .text()
             .await
-            .expect("a metrics body");
+            .expect("a metrics body")
+    }
+
+    /// One metric without labels.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics().await;
         text.lines()
-            .find_map(|line| line.strip_prefix("db_statements_total "))
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
             .and_then(|n| n.trim().parse().ok())
-            .expect("the db_statements_total metric")
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
     }
 
     pub async fn brochure_course(&self) -> course::Model {

@@ -42,6 +42,7 @@ mod processes;
 mod programme;
 mod rebuild;
 mod reports;
+mod response_cache;
 mod retention;
 mod scheduling;
 mod schema;

@@ -163,15 +163,7 @@ async fn a_booking_sends_a_confirmation_in_dutch_with_a_calendar_invite() {
         "{}",
         message.message_id()
     );
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.metrics_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("outbox_attempts_total{outcome=\"delivered\"} 1"),
         "{metrics}"

@@ -117,17 +117,29 @@ impl TwoProcesses {
 
     /// Runs a query through one of the processes; returns its `data`.
     async fn ask(&self, process: usize, token: &str, query: &str, variables: Value) -> Value {
-        let body: Value = self
+        self.send(process, Some(token), query, variables).await
+    }
+
+    /// An anonymous query through one of the processes; returns its `data`.
+    async fn read(&self, process: usize, query: &str, variables: Value) -> Value {
+        self.send(process, None, query, variables).await
+    }
+
+    async fn send(
+        &self,
+        process: usize,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
             .client
             .post(format!("{}/graphql", self.processes[process].address))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let body: Value = request.send().await.unwrap().json().await.unwrap();
         assert!(body.get("errors").is_none(), "{body}");
         body["data"].clone()
     }
@@ -611,4 +623,63 @@ async fn eight_writers_through_two_processes_and_the_feed_misses_nothing() {
         "the writers wrote ({} changes)",
         seen.len()
     );
+}
+
+/// The programme page's seats, as an anonymous visitor reads them.
+const SEATS_LEFT: &str = "query($id: ID!) { node(id: $id) { ... on Session { seatsLeft } } }";
+
+#[tokio::test]
+async fn an_anonymous_read_through_one_process_never_shows_what_the_other_changed_before() {
+    let world = two_processes().await;
+    let session = world.session(40).await;
+    let global = global_session(&session);
+    let seats = |process| world.read(process, SEATS_LEFT, json!({ "id": global }));
+    for booked in 1..=30 {
+        // The other process has the answer from before the booking at hand.
+        assert_eq!(seats(1).await["node"]["seatsLeft"], 40 - booked + 1);
+        let person = insert_participant(&world.db).await.id;
+        let answer = world.book(0, &global, person).await;
+        assert_eq!(answer["status"], "CONFIRMED", "{answer}");
+        assert_eq!(
+            seats(1).await["node"]["seatsLeft"],
+            40 - booked,
+            "an old seat count after booking {booked}"
+        );
+    }
+
+    // A programme edit: an archived course is gone from the other process's next answer.
+    let admin = {
+        let mut claims = claims(Role::Administrator);
+        claims.sub = "beheerder".into();
+        sign(&claims, &world.secret)
+    };
+    let provider = entity::organisation::Entity::find()
+        .one(&world.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let by_slug = "query($slug: String!) { course(slug: $slug) { title } }";
+    let archive = "mutation($input: CourseStatusInput!) { archiveCourse(input: $input) {
+        userErrors { code } } }";
+    for n in 0..10 {
+        let published = entity::enums::CourseStatus::Published;
+        let course = insert_course(&world.db, provider, published, &format!("Thema {n}")).await;
+        let slug = json!({ "slug": course.slug });
+        assert!(world.read(1, by_slug, slug.clone()).await["course"].is_object());
+        let id = api::domain::ids::CourseId(course.id).to_global();
+        let archived = world
+            .ask(0, &admin, archive, json!({ "input": { "courseId": id } }))
+            .await;
+        assert_eq!(
+            archived["archiveCourse"]["userErrors"],
+            json!([]),
+            "{archived}"
+        );
+        assert_eq!(
+            world.read(1, by_slug, slug).await["course"],
+            Value::Null,
+            "an archived course was still shown"
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod people;
 pub mod planning;
 pub mod programme;
+pub mod public_version;
 pub mod seed;
 pub mod session;
 pub mod transaction;

@@ -128,6 +128,15 @@ pub fn booking_closes_at(session: &session::Model) -> DateTime<Utc> {
         .map_or(session.starts_at, |closes| closes.min(session.starts_at))
 }
 
+/// The next instant after `now` at which the booking window opens or closes, if any.
+pub fn window_changes_after(session: &session::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    [session.booking_opens_at, Some(booking_closes_at(session))]
+        .into_iter()
+        .flatten()
+        .filter(|at| *at > now)
+        .min()
+}
+
 /// Whether the session takes bookings at `now`, and if not, why.
 pub fn check_booking_window(session: &session::Model, now: DateTime<Utc>) -> Result<(), Refusal> {
     match session.status {

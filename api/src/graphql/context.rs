@@ -63,6 +63,8 @@ pub struct RequestData {
     /// Shared with a subscription's stream, which forgets what they hold at each change.
     pub loaders: Arc<Loaders>,
     pub audit: Arc<AuditLog>,
+    /// For an answer the response cache may keep: what it depends on.
+    pub freshness: Option<Arc<crate::http::response_cache::Freshness>>,
 }
 
 impl RequestData {
@@ -79,6 +81,7 @@ impl RequestData {
             erasure_log: services.erasure_log.clone(),
             loaders: Arc::new(loaders::loaders(services.db.clone())),
             audit,
+            freshness: None,
         }
     }
 }

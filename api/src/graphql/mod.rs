@@ -5,6 +5,7 @@ pub mod error_codes;
 pub mod limits;
 pub(crate) mod mutation;
 pub mod nesting;
+mod public_version;
 mod query;
 mod subscription;
 pub mod types;
@@ -30,6 +31,7 @@ pub fn build_schema(limits: LimitSettings) -> AppSchema {
     )
     .extension(limits::Limits(Arc::new(limits)))
     .extension(error_codes::ErrorCodes)
+    .extension(public_version::PublicVersion)
     // Suggestions ("did you mean ...") would help an attacker map a schema they cannot introspect.
     .disable_suggestions()
     .finish()

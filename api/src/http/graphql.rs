@@ -31,7 +31,10 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, persisted};
+use super::{
+    AppState, persisted,
+    response_cache::{self, Cached, Freshness, ResponseCache},
+};
 use crate::{
     audit::AuditLog,
     auth::{Viewer, api_key, jwt::TokenError},
@@ -206,7 +209,7 @@ pub async fn post(
         Ok(query) => query,
         Err(refused) => return persisted_refused(refused, response_type),
     };
-    execute(params, viewer, response_type, &state).await
+    execute(params, viewer, response_type, &state, None).await
 }
 
 /// A persisted operation that cannot be had: a request error like a document that does not
@@ -276,7 +279,11 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                 "extensions": { "code": code::METHOD_NOT_ALLOWED },
             }] }));
     }
-    execute(params, viewer, response_type, &state).await
+    let if_none_match = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok());
+    execute(params, viewer, response_type, &state, if_none_match).await
 }
 
 pub async fn method_not_allowed() -> HttpResponse {
@@ -313,6 +320,45 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
             .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
             .is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation),
     }
+}
+
+/// Whether the operation a request ran is a query: only those answers are kept.
+fn is_query(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = parse_query(query) else {
+        return false;
+    };
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation),
+        DocumentOperations::Multiple(operations) => operation_name
+            .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
+            .map(|(_, operation)| operation),
+    };
+    operation.is_some_and(|operation| operation.node.ty == OperationType::Query)
+}
+
+/// A kept (or just kept) answer, with its tag; 304 without a body when the caller has it.
+fn cached_answer(
+    answer: &Cached,
+    response_type: ResponseType,
+    if_none_match: Option<&str>,
+) -> HttpResponse {
+    let unchanged = if_none_match.is_some_and(|tags| response_cache::matches(tags, &answer.etag));
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, answer.etag.clone()))
+        // Public data, but every use asks again: the tag makes that cheap.
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "Authorization, Accept"));
+    if unchanged {
+        return response.finish();
+    }
+    response
+        .content_type(response_type.content_type())
+        .body(answer.body.clone())
 }
 
 /// Whether the body is declared as JSON in UTF-8, the only request type this endpoint takes.
@@ -492,14 +538,43 @@ fn unauthenticated(error: TokenError, response_type: ResponseType) -> HttpRespon
         .json(json!({ "errors": [{ "message": error.to_string(), "extensions": { "code": code::UNAUTHENTICATED } }] }))
 }
 
+/// Runs a request; `if_none_match` is a GET's, which may be answered 304 from the cache.
 async fn execute(
     params: GraphqlParams,
     viewer: Viewer,
     response_type: ResponseType,
     state: &AppState,
+    if_none_match: Option<&str>,
 ) -> HttpResponse {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request("the request has no `query`", response_type);
+    };
+    // Anonymous callers read public data only: their answers may be kept (see response_cache).
+    let cache = match &state.responses {
+        Some(cache) if viewer == Viewer::Anonymous => {
+            let key = ResponseCache::key(
+                &query,
+                params.operation_name.as_deref(),
+                params.variables.as_ref(),
+                response_type.content_type(),
+            );
+            if let Some(kept) = cache.get(&key) {
+                match db::public_version::current(&state.services.db).await {
+                    Ok(version) if kept.holds(version, chrono::Utc::now()) => {
+                        state.metrics.response_cache_hits.inc();
+                        return cached_answer(&kept, response_type, if_none_match);
+                    }
+                    Ok(_) => cache.forget(&key),
+                    // Answered without the cache; the query itself will say what is wrong.
+                    Err(error) => {
+                        tracing::debug!(error = %error, "could not read the public version")
+                    }
+                }
+            }
+            state.metrics.response_cache_misses.inc();
+            Some((cache, key, query.clone(), Arc::new(Freshness::default())))
+        }
+        _ => None,
     };
     let variables = match params.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
@@ -508,14 +583,13 @@ async fn execute(
     };
     let introspection = introspection_allowed(state.introspection, &viewer);
     let audit = Arc::new(AuditLog::default());
+    let mut data = RequestData::new(viewer.clone(), &state.services, audit.clone());
+    data.freshness = cache.as_ref().map(|(_, _, _, freshness)| freshness.clone());
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
-        .data(RequestData::new(
-            viewer.clone(),
-            &state.services,
-            audit.clone(),
-        ));
-    if let Some(name) = params.operation_name {
+        .data(data);
+    let operation_name = params.operation_name;
+    if let Some(name) = &operation_name {
         request = request.operation_name(name);
     }
     if !introspection {
@@ -569,7 +643,7 @@ async fn execute(
         StatusCode::OK
     };
     // An answer to a caller with credentials may hold personal data: no cache keeps it.
-    let cache = if viewer == Viewer::Anonymous {
+    let cache_control = if viewer == Viewer::Anonymous {
         "no-cache"
     } else {
         "no-store"
@@ -582,11 +656,32 @@ async fn execute(
         body
     });
     match body.and_then(|body| serde_json::to_vec(&body)) {
-        Ok(body) => HttpResponse::build(status)
-            .content_type(response_type.content_type())
-            .insert_header((header::CACHE_CONTROL, cache))
-            .insert_header((header::VARY, "Authorization, Accept"))
-            .body(body),
+        Ok(body) => match cache.and_then(|(cache, key, query, freshness)| {
+            let version = freshness.version.get().copied()?;
+            let keep = status == StatusCode::OK
+                && response.errors.is_empty()
+                && is_query(&query, operation_name.as_deref());
+            keep.then_some((cache, key, version, freshness))
+        }) {
+            Some((cache, key, version, freshness)) => {
+                let body = web::Bytes::from(body);
+                let answer = Arc::new(Cached {
+                    version,
+                    fresh_until: freshness.until(),
+                    etag: response_cache::etag_of(&body),
+                    body,
+                });
+                cache.put(key, answer.clone());
+                let bytes = i64::try_from(cache.bytes()).unwrap_or(i64::MAX);
+                state.metrics.response_cache_bytes.set(bytes);
+                cached_answer(&answer, response_type, if_none_match)
+            }
+            _ => HttpResponse::build(status)
+                .content_type(response_type.content_type())
+                .insert_header((header::CACHE_CONTROL, cache_control))
+                .insert_header((header::VARY, "Authorization, Accept"))
+                .body(body),
+        },
         Err(error) => {
             tracing::error!(error = %error, "could not serialise a GraphQL response");
             refuse(

@@ -11,6 +11,7 @@ mod observe;
 pub mod persisted;
 pub mod rate_limit;
 mod reports;
+pub mod response_cache;
 mod websocket;
 
 use std::{sync::Arc, time::Duration};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     pub websocket: WebSocketLimits,
     pub persisted: persisted::PersistedDocuments,
+    /// Answers to anonymous queries; none when RESPONSE_CACHE_MAX_BYTES is 0.
+    pub responses: Option<response_cache::ResponseCache>,
 }
 
 /// The rules of WebSocket connections.

@@ -13,7 +13,7 @@
 //! are always known, in every mode.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     path::Path,
     sync::{Arc, Mutex},
 };
@@ -22,7 +22,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::{auth::Viewer, error::code};
+use crate::{auth::Viewer, error::code, lru::Lru};
 
 /// Which documents callers may send by hash, and which anonymous callers may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -74,49 +74,7 @@ struct ManifestOperation {
 pub struct PersistedDocuments {
     mode: PersistedQueries,
     registered: HashMap<String, Arc<str>>,
-    automatic: Mutex<Lru>,
-}
-
-/// A store that forgets the least recently used document once it holds too many, or too many
-/// bytes.
-struct Lru {
-    max_entries: usize,
-    max_bytes: usize,
-    bytes: usize,
-    tick: u64,
-    documents: HashMap<String, (Arc<str>, u64)>,
-    by_use: BTreeMap<u64, String>,
-}
-
-impl Lru {
-    fn get(&mut self, hash: &str) -> Option<Arc<str>> {
-        self.tick += 1;
-        let tick = self.tick;
-        let (document, used) = self.documents.get_mut(hash)?;
-        self.by_use.remove(used);
-        *used = tick;
-        self.by_use.insert(tick, hash.to_owned());
-        Some(document.clone())
-    }
-
-    fn put(&mut self, hash: &str, document: Arc<str>) {
-        if self.get(hash).is_some() || document.len() > self.max_bytes {
-            return;
-        }
-        self.tick += 1;
-        self.bytes += document.len();
-        self.documents
-            .insert(hash.to_owned(), (document, self.tick));
-        self.by_use.insert(self.tick, hash.to_owned());
-        while self.documents.len() > self.max_entries || self.bytes > self.max_bytes {
-            let Some((_, oldest)) = self.by_use.pop_first() else {
-                break;
-            };
-            if let Some((document, _)) = self.documents.remove(&oldest) {
-                self.bytes -= document.len();
-            }
-        }
-    }
+    automatic: Mutex<Lru<String, Arc<str>>>,
 }
 
 /// The SHA-256 of a document, in lower-case hex: its id.
@@ -162,14 +120,7 @@ impl PersistedDocuments {
         Ok(Self {
             mode,
             registered,
-            automatic: Mutex::new(Lru {
-                max_entries,
-                max_bytes,
-                bytes: 0,
-                tick: 0,
-                documents: HashMap::new(),
-                by_use: BTreeMap::new(),
-            }),
+            automatic: Mutex::new(Lru::new(max_entries, max_bytes)),
         })
     }
 
@@ -230,7 +181,7 @@ impl PersistedDocuments {
             if !self.registered.contains_key(hash)
                 && let Ok(mut store) = self.automatic.lock()
             {
-                store.put(hash, Arc::from(query.as_str()));
+                store.put(hash.to_owned(), Arc::from(query.as_str()));
             }
             return Ok(Some(query));
         }
@@ -242,7 +193,7 @@ impl PersistedDocuments {
                 self.automatic
                     .lock()
                     .ok()
-                    .and_then(|mut store| store.get(hash))
+                    .and_then(|mut store| store.get(&hash.to_owned()))
             })
             .flatten();
         stored

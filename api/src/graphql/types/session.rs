@@ -154,8 +154,17 @@ impl Session {
     /// Whether a booking made now would be taken: the session is scheduled, its booking window
     /// is open and the service desk has not closed it. A full session still takes bookings,
     /// on its waiting list.
-    async fn accepting_bookings(&self) -> bool {
-        booking::check_booking_window(&self.0, Utc::now()).is_ok()
+    async fn accepting_bookings(&self, ctx: &Context<'_>) -> FieldResult<bool> {
+        let now = Utc::now();
+        // The answer changes by itself when the window opens or closes: a kept answer holds
+        // until then.
+        let freshness = &crate::graphql::context::request_data(ctx)?.freshness;
+        if let (Some(freshness), Some(next)) =
+            (freshness, booking::window_changes_after(&self.0, now))
+        {
+            freshness.narrow(next);
+        }
+        Ok(booking::check_booking_window(&self.0, now).is_ok())
     }
 
     /// When booking closes; it always closes when the session starts.
