@@ -55,6 +55,17 @@ enum Command {
     /// Forgetting what has been kept long enough (RETAIN_* settings).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The data set of `benches/programme.py`, into an empty database: the demo data and
+    /// copies of the brochure's course with sessions and seats taken. Not for production.
+    #[command(hide = true)]
+    BenchmarkData {
+        #[arg(long, default_value_t = 50)]
+        courses: u32,
+        #[arg(long, default_value_t = 20)]
+        sessions_per_course: u32,
+        #[arg(long, default_value_t = 6)]
+        seats_taken: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,6 +304,23 @@ pub async fn run() -> anyhow::Result<()> {
                     swept.mail_files
                 );
             }
+            Ok(())
+        }
+        Command::BenchmarkData {
+            courses,
+            sessions_per_course,
+            seats_taken,
+        } => {
+            let db = connect(&cli.settings).await?;
+            db::seed::load_benchmark_data(
+                &db,
+                chrono::Utc::now(),
+                courses,
+                sessions_per_course,
+                seats_taken,
+            )
+            .await?;
+            eprintln!("loaded {courses} courses with {sessions_per_course} sessions each");
             Ok(())
         }
         Command::Migrate => {

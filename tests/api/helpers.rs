@@ -27,6 +27,8 @@ pub struct TestApp {
     /// A connection of the test's own, to arrange what the API cannot create yet.
     pub db: DatabaseConnection,
     pub database: TestDatabase,
+    /// The service's DATA_DIR, removed with the app.
+    pub _data_dir: Option<TempDir>,
 }
 
 /// The database of one test, removed when the test ends.
@@ -166,8 +168,13 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let database = TestDatabase::create().await;
     let mut settings = Settings::for_database(database.url());
+    // Files of its own (the erasure log, messages written as files) in a folder of its own.
+    let data_dir = tempfile::tempdir().expect("a data folder for the test");
+    settings.auth.data_dir = data_dir.path().to_owned();
     configure(&mut settings);
-    start(settings, database).await
+    let mut app = start(settings, database).await;
+    app._data_dir = Some(data_dir);
+    app
 }
 
 /// Starts (another) service on the database of `database`.
@@ -192,6 +199,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         client: reqwest::Client::new(),
         db,
         database,
+        _data_dir: None,
     }
 }
 

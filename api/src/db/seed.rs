@@ -8,8 +8,8 @@
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Days, NaiveTime, Utc, Weekday};
 use entity::{
-    course, course_audience_role, course_goal, enums::*, feedback, location, module, module_topic,
-    organisation, participant, session,
+    course, course_audience_role, course_goal, enrolment, enums::*, feedback, location, module,
+    module_topic, organisation, participant, session,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -198,78 +198,7 @@ async fn insert_demo_data(
     }
 
     let c = &brochure.course;
-    let course_id = seed_id("course", &c.slug);
-    course::ActiveModel {
-        id: Set(course_id),
-        slug: Set(c.slug.clone()),
-        title: Set(c.title.clone()),
-        subtitle: Set(Some(c.subtitle.clone())),
-        introduction: Set(c.introduction.clone()),
-        method: Set(c.method.clone()),
-        audience: Set(c.audience.clone()),
-        theme: Set(Some(c.theme.clone())),
-        status: Set(c.status),
-        max_participants: Set(c.max_participants),
-        duration_days: Set(c.duration_days),
-        daily_start_time: Set(c.daily_start_time),
-        daily_end_time: Set(c.daily_end_time),
-        alumni_count_before_platform: Set(c.alumni_count_before_platform),
-        allow_repeat_enrolment: Set(c.allow_repeat_enrolment),
-        cancellation_deadline_hours: Set(c.cancellation_deadline_hours),
-        provider_id: Set(seed_id("organisation", &c.provider)),
-        sponsor_id: Set(Some(seed_id("organisation", &c.sponsor))),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-
-    for (position, text) in (0..).zip(&c.goals) {
-        course_goal::ActiveModel {
-            id: Set(seed_id("goal", &format!("{}:{position}", c.slug))),
-            course_id: Set(course_id),
-            position: Set(position),
-            text: Set(text.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-    }
-    for role in &c.audience_roles {
-        course_audience_role::ActiveModel {
-            id: Set(seed_id("audience", &format!("{}:{role:?}", c.slug))),
-            course_id: Set(course_id),
-            role: Set(*role),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-    }
-    insert_modules(db, course_id, None, &c.slug, &c.modules, now).await?;
-
-    for (n, testimonial) in c.testimonials.iter().enumerate() {
-        feedback::ActiveModel {
-            id: Set(seed_id("testimonial", &format!("{}:{n}", c.slug))),
-            course_id: Set(course_id),
-            session_id: Set(None),
-            participant_id: Set(None),
-            overall_rating: Set(None),
-            relevance_rating: Set(None),
-            actor_rating: Set(None),
-            trainer_rating: Set(None),
-            comment: Set(Some(testimonial.quote.clone())),
-            consent_to_publish: Set(true),
-            moderation_status: Set(ModerationStatus::Approved),
-            author_role: Set(None),
-            submitted_at: Set(now),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-    }
+    insert_course(db, c, &c.slug, &c.title, now).await?;
 
     let p = &brochure.demo_participant;
     participant::ActiveModel {
@@ -287,6 +216,7 @@ async fn insert_demo_data(
     .insert(db)
     .await?;
 
+    let course_id = seed_id("course", &c.slug);
     let l = &brochure.demo_location;
     let location_id = seed_id("location", "demo");
     location::ActiveModel {
@@ -329,6 +259,178 @@ async fn insert_demo_data(
         .insert(db)
         .await?;
     }
+    Ok(())
+}
+
+/// The brochure's course (its goals, audience, modules and testimonials) under `slug`; its id.
+async fn insert_course(
+    db: &impl ConnectionTrait,
+    c: &CourseSeed,
+    slug: &str,
+    title: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Uuid> {
+    let course_id = seed_id("course", slug);
+    course::ActiveModel {
+        id: Set(course_id),
+        slug: Set(slug.to_owned()),
+        title: Set(title.to_owned()),
+        subtitle: Set(Some(c.subtitle.clone())),
+        introduction: Set(c.introduction.clone()),
+        method: Set(c.method.clone()),
+        audience: Set(c.audience.clone()),
+        theme: Set(Some(c.theme.clone())),
+        status: Set(c.status),
+        max_participants: Set(c.max_participants),
+        duration_days: Set(c.duration_days),
+        daily_start_time: Set(c.daily_start_time),
+        daily_end_time: Set(c.daily_end_time),
+        alumni_count_before_platform: Set(c.alumni_count_before_platform),
+        allow_repeat_enrolment: Set(c.allow_repeat_enrolment),
+        cancellation_deadline_hours: Set(c.cancellation_deadline_hours),
+        provider_id: Set(seed_id("organisation", &c.provider)),
+        sponsor_id: Set(Some(seed_id("organisation", &c.sponsor))),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+
+    for (position, text) in (0..).zip(&c.goals) {
+        course_goal::ActiveModel {
+            id: Set(seed_id("goal", &format!("{slug}:{position}"))),
+            course_id: Set(course_id),
+            position: Set(position),
+            text: Set(text.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    for role in &c.audience_roles {
+        course_audience_role::ActiveModel {
+            id: Set(seed_id("audience", &format!("{slug}:{role:?}"))),
+            course_id: Set(course_id),
+            role: Set(*role),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    insert_modules(db, course_id, None, slug, &c.modules, now).await?;
+
+    for (n, testimonial) in c.testimonials.iter().enumerate() {
+        feedback::ActiveModel {
+            id: Set(seed_id("testimonial", &format!("{slug}:{n}"))),
+            course_id: Set(course_id),
+            session_id: Set(None),
+            participant_id: Set(None),
+            overall_rating: Set(None),
+            relevance_rating: Set(None),
+            actor_rating: Set(None),
+            trainer_rating: Set(None),
+            comment: Set(Some(testimonial.quote.clone())),
+            consent_to_publish: Set(true),
+            moderation_status: Set(ModerationStatus::Approved),
+            author_role: Set(None),
+            submitted_at: Set(now),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(course_id)
+}
+
+/// The benchmark's data set (`benches/programme.py`): the demo data, and the brochure's course
+/// copied until there are `courses`, each with `sessions` sessions at the demo location in which
+/// `taken` seats are taken by made-up participants. Written in one transaction.
+pub async fn load_benchmark_data(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    courses: u32,
+    sessions: u32,
+    taken: u32,
+) -> anyhow::Result<()> {
+    load_demo_data(db, now).await?;
+    let brochure = brochure()?;
+    let c = &brochure.course;
+    let location_id = seed_id("location", "demo");
+    let txn = db.begin().await?;
+    for n in 0..courses {
+        let course_id = if n == 0 {
+            seed_id("course", &c.slug)
+        } else {
+            let slug = format!("{}-{n}", c.slug);
+            insert_course(&txn, c, &slug, &format!("{} ({n})", c.title), now).await?
+        };
+        for s in 0..sessions {
+            let date = next_tuesday(now)
+                .checked_add_days(Days::new(u64::from(s) * 7 + u64::from(n % 4)))
+                .context("benchmark session date")?;
+            let starts_at = time::from_local(date, c.daily_start_time).context("session start")?;
+            let ends_at = time::from_local(date, c.daily_end_time).context("session end")?;
+            let session_id = seed_id("benchmark-session", &format!("{n}:{s}"));
+            session::ActiveModel {
+                id: Set(session_id),
+                course_id: Set(course_id),
+                location_id: Set(Some(location_id)),
+                starts_at: Set(starts_at),
+                ends_at: Set(ends_at),
+                capacity: Set(c.max_participants),
+                status: Set(SessionStatus::Scheduled),
+                booking_opens_at: Set(None),
+                booking_closes_at: Set(None),
+                is_demo: Set(false),
+                booking_open: Set(true),
+                availability_version: Set(0),
+                actors_needed: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+            for t in 0..taken {
+                let key = format!("{n}-{s}-{t}");
+                let participant_id = seed_id("benchmark-participant", &key);
+                let email = format!("benchmark-{key}@example.invalid");
+                participant::ActiveModel {
+                    id: Set(participant_id),
+                    full_name: Set(format!("Benchmark deelnemer {key}")),
+                    email_skeleton: Set(Some(crate::domain::email::skeleton_of(&email))),
+                    email: Set(email),
+                    phone: Set(None),
+                    role: Set(ParticipantRole::Alderman),
+                    municipality_id: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    erased_at: Set(None),
+                }
+                .insert(&txn)
+                .await?;
+                enrolment::ActiveModel {
+                    id: Set(seed_id("benchmark-enrolment", &key)),
+                    session_id: Set(session_id),
+                    participant_id: Set(participant_id),
+                    status: Set(EnrolmentStatus::Confirmed),
+                    waitlisted_at: Set(None),
+                    queue_number: Set(None),
+                    moved_from_id: Set(None),
+                    version: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+    }
+    txn.commit()
+        .await
+        .context("committing the benchmark data")?;
     Ok(())
 }
 
