@@ -67,8 +67,7 @@ end
 
 # The statements the page costs, as the service sends them today (read from its statement log,
 # with the ids filled in): the courses and their count, goals, top modules and their topics,
-# sub-modules and theirs, the first sessions of each course (one statement per course), the
-# locations and the seats taken.
+# sub-modules and theirs, the first sessions of every course, the locations and the seats taken.
 def literal(value):
     """An id as SQL: text on PostgreSQL, a blob on SQLite (sea-orm stores UUIDs as 16 bytes)."""
     return f"X'{value.hex()}'" if isinstance(value, bytes) else f"'{value}'"
@@ -91,13 +90,12 @@ def page_statements(courses, top_modules, child_modules, sessions, locations):
         f"SELECT * FROM modules WHERE parent_id IN ({quoted(top_modules)}) ORDER BY position",
         f"SELECT * FROM module_topics WHERE module_id IN ({quoted(child_modules)}) ORDER BY position",
     ]
-    for course in courses:
-        statements.append(
-            "SELECT * FROM (SELECT sessions.*, course_id AS page_owner, ROW_NUMBER() OVER "
-            "(PARTITION BY course_id ORDER BY starts_at, id) AS row_number FROM sessions "
-            f"WHERE course_id = {literal(course)}) AS ranked WHERE row_number <= 6 "
-            "ORDER BY page_owner, row_number"
-        )
+    statements.append(
+        "SELECT * FROM (SELECT sessions.*, course_id AS page_owner, ROW_NUMBER() OVER "
+        "(PARTITION BY course_id ORDER BY starts_at, id) AS row_number FROM sessions "
+        f"WHERE course_id IN ({quoted(courses)})) AS ranked WHERE row_number <= 6 "
+        "ORDER BY page_owner, row_number"
+    )
     statements += [
         f"SELECT * FROM locations WHERE id IN ({quoted(locations)})",
         "SELECT session_id, status, COUNT(*) FROM enrolments "

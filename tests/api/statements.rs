@@ -107,3 +107,36 @@ async fn courses_with_their_programme_and_sessions_cost_the_same_for_5_and_50_se
     );
     assert_eq!(small, large, "statements for 5 sessions a course vs 50");
 }
+
+#[tokio::test]
+async fn the_sessions_of_many_courses_cost_what_those_of_two_cost() {
+    let app = uncached_app().await;
+    arrange(&app).await;
+    let provider = app.brochure_course().await.provider_id;
+    for n in 0..8 {
+        let course = insert_course(
+            &app.db,
+            provider,
+            CourseStatus::Published,
+            &format!("Thema {n}"),
+        )
+        .await;
+        insert_session(
+            &app.db,
+            course.id,
+            None,
+            Utc::now() + Duration::days(n + 3),
+            10,
+        )
+        .await;
+    }
+    let query = r#"query($n: Int!) { courses(first: $n) { edges { node {
+        title sessions(first: 5) { totalCount edges { node { id seatsLeft } } }
+    } } } }"#;
+
+    let (two, _) = statements_for(&app, query, 2).await;
+    let (ten, data) = statements_for(&app, query, 10).await;
+
+    assert_eq!(data["courses"]["edges"].as_array().unwrap().len(), 10);
+    assert_eq!(two, ten, "statements for the sessions of 2 courses vs 10");
+}

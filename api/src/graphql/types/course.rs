@@ -213,7 +213,9 @@ impl Course {
             last,
             before,
         })?);
-        let filter = Arc::new(filter.unwrap_or_default().into_db(Some(self.course_id())));
+        // The course is the loader's owner, not part of the filter: the sessions of every course
+        // in the response are then read in one statement.
+        let filter = Arc::new(filter.unwrap_or_default().into_db(None));
         let key = SessionsOf {
             course: self.course_id(),
             filter: filter.clone(),
