@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// Executing a query allocates and frees many small values; mimalloc does that with less time
+/// and less contention between worker threads than the system allocator (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     match api::cli::run().await {
