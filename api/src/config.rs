@@ -22,6 +22,8 @@ mod defaults {
     pub const DB_STATEMENT_TIMEOUT_SECONDS: u64 = 5;
     /// Six tries of this, with their pauses, end well within the request time-out.
     pub const DB_LOCK_TIMEOUT_MS: u64 = 1000;
+    /// Within the request time-out, so a request that waits for a busy pool still answers.
+    pub const DB_ACQUIRE_TIMEOUT_MS: u64 = 5000;
     pub const JWT_LEEWAY_SECONDS: u64 = 30;
     pub const JWT_ISSUER: &str = "training-platform";
     pub const JWT_AUDIENCE: &str = "training-api";
@@ -505,6 +507,12 @@ pub struct LimitSettings {
     /// TRY_AGAIN.
     #[arg(long, env = "DB_LOCK_TIMEOUT_MS", default_value_t = defaults::DB_LOCK_TIMEOUT_MS)]
     pub lock_timeout_ms: u64,
+
+    /// Longest a request waits for a database connection when the pool is busy, in
+    /// milliseconds. A database that cannot be reached at all is answered sooner: see
+    /// SERVICE_UNAVAILABLE in the README.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = defaults::DB_ACQUIRE_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub acquire_timeout_ms: u64,
 }
 
 impl LimitSettings {
@@ -512,6 +520,7 @@ impl LimitSettings {
         crate::db::Timeouts {
             statement: std::time::Duration::from_secs(self.statement_timeout_seconds),
             lock: std::time::Duration::from_millis(self.lock_timeout_ms),
+            acquire: std::time::Duration::from_millis(self.acquire_timeout_ms),
         }
     }
 }
@@ -541,6 +550,7 @@ impl Default for LimitSettings {
             ws_api_key_check_seconds: defaults::WS_API_KEY_CHECK_SECONDS,
             statement_timeout_seconds: defaults::DB_STATEMENT_TIMEOUT_SECONDS,
             lock_timeout_ms: defaults::DB_LOCK_TIMEOUT_MS,
+            acquire_timeout_ms: defaults::DB_ACQUIRE_TIMEOUT_MS,
         }
     }
 }

@@ -31,6 +31,8 @@ pub mod code {
     pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
     pub const TRY_AGAIN: &str = "TRY_AGAIN";
+    /// The database (or something else the service needs) cannot be reached: retry later.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     pub const IDEMPOTENCY_KEY_IN_USE: &str = "IDEMPOTENCY_KEY_IN_USE";
     pub const SUBSCRIPTIONS_ONLY: &str = "SUBSCRIPTIONS_ONLY";
     pub const DOCUMENT_TOO_NESTED: &str = "DOCUMENT_TOO_NESTED";
@@ -105,7 +107,17 @@ impl ApiError {
             Self::TryAgain => code::TRY_AGAIN,
             Self::IdempotencyKeyInUse => code::IDEMPOTENCY_KEY_IN_USE,
             Self::MustResync => code::MUST_RESYNC,
+            _ if self.is_outage() => code::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Load(_) | Self::Internal(_) => code::INTERNAL,
+        }
+    }
+
+    /// A database that cannot be reached, rather than a fault.
+    fn is_outage(&self) -> bool {
+        match self {
+            Self::Database(error) => crate::db::transaction::is_unreachable(error),
+            Self::Load(error) => crate::db::transaction::is_unreachable(error),
+            _ => false,
         }
     }
 
@@ -123,7 +135,11 @@ impl ApiError {
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
+        let outage = self.is_outage();
         match self {
+            Self::Database(_) | Self::Load(_) if outage => {
+                tracing::warn!("a request met a database that cannot be reached");
+            }
             Self::Database(error) => {
                 tracing::error!(error = %error, "database error while resolving a request");
             }
@@ -138,12 +154,17 @@ impl ErrorExtensions for ApiError {
             }
             _ => {}
         }
-        async_graphql::Error::new(self.to_string()).extend_with(|_, extensions| {
+        let message = if outage {
+            "the database cannot be reached right now; try again shortly".to_owned()
+        } else {
+            self.to_string()
+        };
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", self.code());
             if let Some(field) = self.field() {
                 extensions.set("field", field);
             }
-            if matches!(self, Self::TryAgain | Self::IdempotencyKeyInUse) {
+            if outage || matches!(self, Self::TryAgain | Self::IdempotencyKeyInUse) {
                 extensions.set("retryable", true);
             }
         })

@@ -15,6 +15,7 @@ use crate::{
     graphql::{IdempotencySettings, ReportingSettings, Services, build_schema},
     http::{
         AppState, WebSocketLimits,
+        availability::Availability,
         client_address::TrustedProxies,
         connections::{ConnectionCounts, refuse_crowded},
         metrics_routes, observe_requests,
@@ -125,6 +126,8 @@ impl Application {
                     .max(chrono::Duration::seconds(30)),
             },
         };
+        let availability = Arc::new(Availability::default());
+        availability.spawn_prober(services.db.clone());
         let state = web::Data::new(AppState {
             schema: build_schema(settings.limits.clone()),
             services,
@@ -148,6 +151,7 @@ impl Application {
                 settings.max_body_bytes.saturating_mul(16),
             )?,
             responses: ResponseCache::new(settings.response_cache_max_bytes),
+            availability: availability.clone(),
             websocket: WebSocketLimits {
                 init_timeout: Duration::from_millis(settings.limits.ws_init_timeout_ms),
                 max_subscriptions: settings.limits.ws_max_subscriptions,

@@ -34,6 +34,7 @@ mod messages;
 mod migrations;
 mod nesting;
 mod nodes;
+mod outage;
 mod pagination;
 mod persisted;
 mod planning;

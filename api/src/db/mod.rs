@@ -41,6 +41,8 @@ pub struct Timeouts {
     pub statement: Duration,
     /// Longest a statement waits for a lock: PostgreSQL's `lock_timeout`, SQLite's busy timeout.
     pub lock: Duration,
+    /// Longest a request waits for a connection from a busy pool (or for a new one).
+    pub acquire: Duration,
 }
 
 /// Opens the pool; creates the folder of a SQLite file when it does not exist yet. Every statement
@@ -79,8 +81,8 @@ pub async fn connect(
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(timeouts.acquire)
+        .connect_timeout(timeouts.acquire)
         // Statements are counted and timed by our own metrics, and never logged with values.
         .sqlx_logging(false)
         // A runaway statement is stopped by the database itself (PostgreSQL; SQLite has no such limit).

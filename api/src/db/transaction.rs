@@ -121,6 +121,35 @@ pub fn is_transient(error: &DbErr) -> bool {
             .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
+/// The database cannot be reached (refused, dropped or timed-out connections, a pool that could
+/// not get one, a server shutting down): an outage, which a retry later will cure, unlike a
+/// fault.
+pub fn is_unreachable(error: &DbErr) -> bool {
+    let error = match error {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(error))
+        | DbErr::Query(RuntimeErr::SqlxError(error))
+        | DbErr::Conn(RuntimeErr::SqlxError(error)) => error.as_ref(),
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // connection_exception (class 08), admin_shutdown, crash_shutdown, cannot_connect_now.
+        sqlx::Error::Database(error) => error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|error| {
+                let code = error.code();
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+            }),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,6 +128,20 @@ fn too_nested(response_type: ResponseType) -> HttpResponse {
     )
 }
 
+/// The database (or another service it needs) cannot be reached now: a retry later will do.
+pub(super) fn unavailable(message: &str, response_type: ResponseType) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS))
+        .content_type(response_type.content_type())
+        .json(json!({ "errors": [{
+            "message": message,
+            "extensions": { "code": code::SERVICE_UNAVAILABLE, "retryable": true },
+        }] }))
+}
+
+/// What a client is asked to wait before retrying during an outage.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 fn bad_request(message: &str, response_type: ResponseType) -> HttpResponse {
     refuse(
         StatusCode::BAD_REQUEST,
@@ -456,10 +470,8 @@ pub(super) async fn admit(
                     });
                 }
                 Err(AuthFailure::Unavailable) => {
-                    return Err(refuse(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        code::INTERNAL,
-                        "credentials cannot be checked right now; try again later",
+                    return Err(unavailable(
+                        "credentials cannot be checked right now; try again shortly",
                         response_type,
                     ));
                 }
@@ -549,6 +561,12 @@ async fn execute(
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request("the request has no `query`", response_type);
     };
+    if state.availability.is_down() {
+        return unavailable(
+            "the database cannot be reached right now; try again shortly",
+            response_type,
+        );
+    }
     // Anonymous callers read public data only: their answers may be kept (see response_cache).
     let cache = match &state.responses {
         Some(cache) if viewer == Viewer::Anonymous => {
@@ -624,10 +642,11 @@ async fn execute(
         .await
     {
         tracing::error!(error = %error, "could not write the audit trail; the response is withheld");
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::INTERNAL,
-            "the request cannot be completed right now; try again later",
+        if db::transaction::is_unreachable(&error) {
+            state.availability.mark_down();
+        }
+        return unavailable(
+            "the request cannot be completed right now; try again shortly",
             response_type,
         );
     }
@@ -637,7 +656,19 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if request_error && response_type == ResponseType::GraphqlResponseJson {
+    let outage = response.errors.iter().any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from(code::SERVICE_UNAVAILABLE))
+    });
+    if outage {
+        state.availability.mark_down();
+    }
+    let status = if outage {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_error && response_type == ResponseType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -676,6 +707,11 @@ async fn execute(
                 state.metrics.response_cache_bytes.set(bytes);
                 cached_answer(&answer, response_type, if_none_match)
             }
+            _ if outage => HttpResponse::build(status)
+                .content_type(response_type.content_type())
+                .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body),
             _ => HttpResponse::build(status)
                 .content_type(response_type.content_type())
                 .insert_header((header::CACHE_CONTROL, cache_control))

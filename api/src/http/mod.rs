@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL over HTTP, GraphiQL, health, readiness and metrics.
 
+pub mod availability;
 mod calendar;
 pub mod client_address;
 pub mod connections;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub persisted: persisted::PersistedDocuments,
     /// Answers to anonymous queries; none when RESPONSE_CACHE_MAX_BYTES is 0.
     pub responses: Option<response_cache::ResponseCache>,
+    /// Whether the database answers; while it does not, requests get 503 at once.
+    pub availability: Arc<availability::Availability>,
 }
 
 /// The rules of WebSocket connections.
