@@ -18,6 +18,7 @@ mod calendar;
 mod connections;
 mod csv_files;
 mod demo_data;
+mod durability;
 mod feed;
 mod feedback;
 mod forgotten;

@@ -31,7 +31,7 @@ use migration::{Migrator, MigratorTrait};
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value,
-    sqlx::sqlite::SqliteJournalMode,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
 /// How long the database may take.
@@ -93,12 +93,17 @@ pub async fn connect(
                     format!("{}ms", timeouts.statement.as_millis()),
                 ),
                 ("lock_timeout", format!("{}ms", timeouts.lock.as_millis())),
+                // An answer that says done is on disk, whatever the server's default says.
+                ("synchronous_commit", "on".to_owned()),
             ])
         })
         .map_sqlx_sqlite_opts(move |sqlite| {
             // WAL lets readers work while one connection writes; writers wait their turn.
+            // FULL syncs the log at every commit: a booking answered as done survives a crash
+            // of the machine, not only of the process (WAL's default, NORMAL, may lose the last).
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(timeouts.lock)
                 .foreign_keys(true)
         });
