@@ -45,6 +45,7 @@ mod programme;
 mod rebuild;
 mod reports;
 mod response_cache;
+mod restore;
 mod retention;
 mod scheduling;
 mod schema;
