@@ -49,6 +49,7 @@ mod restore;
 mod retention;
 mod scheduling;
 mod schema;
+mod shutdown;
 mod statements;
 mod subscriptions;
 mod sync;
