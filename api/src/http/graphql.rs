@@ -321,33 +321,28 @@ fn not_acceptable() -> HttpResponse {
 /// Whether the operation a GET would run is a mutation. A document that does not parse is
 /// left to the executor, which reports it as a GraphQL error.
 fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    // A document too deep to parse safely is refused by the executor before it parses.
-    if nesting::exceeds(query, nesting::MAX_NESTING) {
-        return false;
-    }
-    let Ok(document) = parse_query(query) else {
-        return false;
-    };
-    match &document.operations {
-        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(operations) => operation_name
-            .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
-            .is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation),
-    }
+    operation_type(query, operation_name) == Some(OperationType::Mutation)
 }
 
 /// Whether the operation a request ran is a query: only those answers are kept.
 fn is_query(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = parse_query(query) else {
-        return false;
-    };
-    let operation = match &document.operations {
-        DocumentOperations::Single(operation) => Some(operation),
+    operation_type(query, operation_name) == Some(OperationType::Query)
+}
+
+/// The type of the operation a request names (or its only one); none for a document that does
+/// not parse or names no operation of its own.
+fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+    // A document too deep to parse safely is refused by the executor before it parses.
+    if nesting::exceeds(query, nesting::MAX_NESTING) {
+        return None;
+    }
+    let document = parse_query(query).ok()?;
+    match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation.node.ty),
         DocumentOperations::Multiple(operations) => operation_name
             .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
-            .map(|(_, operation)| operation),
-    };
-    operation.is_some_and(|operation| operation.node.ty == OperationType::Query)
+            .map(|(_, operation)| operation.node.ty),
+    }
 }
 
 /// A kept (or just kept) answer, with its tag; 304 without a body when the caller has it.
