@@ -412,3 +412,21 @@ async fn the_database_and_its_folder_are_the_services_alone() {
     assert_eq!(mode(&data.join("eigen")), 0o700);
     assert_eq!(mode(&data.join("eigen").join("dev-jwt-secret")), 0o600);
 }
+
+#[tokio::test]
+async fn a_nul_character_is_refused_on_either_database() {
+    let app = spawn_app().await;
+    let admin = app.token(Role::Administrator);
+    // PostgreSQL cannot compare text holding NUL; the lookup must not become an internal error.
+    for (query, variables) in [
+        (r#"{ course(slug: "a\u0000b") { id } }"#, json!({})),
+        (
+            "query($id: String!) { participant(externalId: $id, source: null) { id } }",
+            json!({ "id": "x\u{0}" }),
+        ),
+    ] {
+        let body = app.graphql_as(&admin, query, variables).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+}

@@ -18,7 +18,7 @@ use async_graphql::{
 };
 use serde_json::json;
 
-use super::nesting;
+use super::{nesting, nul_text};
 use crate::{config::LimitSettings, domain::pagination::DEFAULT_PAGE_SIZE, error::code};
 
 /// The cost of a connection: its page size times the cost of one item.
@@ -398,6 +398,12 @@ impl Extension for LimitsOfRequest {
             ));
         }
         let document = next.run(ctx, query, variables).await?;
+        if nul_text::present(&document, variables) {
+            return Err(refuse(
+                code::BAD_USER_INPUT,
+                "text may not hold the NUL character (U+0000)".to_owned(),
+            ));
+        }
         self.check_shape(
             &document,
             ctx.data_opt::<IntrospectionRefused>().is_some(),

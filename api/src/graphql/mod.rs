@@ -5,6 +5,7 @@ pub mod error_codes;
 pub mod limits;
 pub(crate) mod mutation;
 pub mod nesting;
+mod nul_text;
 mod public_version;
 mod query;
 mod subscription;
