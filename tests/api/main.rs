@@ -28,6 +28,7 @@ mod health;
 mod helpers;
 mod http;
 mod introspection;
+mod invariants;
 mod limits;
 mod live;
 mod mail;
