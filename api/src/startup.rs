@@ -127,7 +127,19 @@ impl Application {
             },
         };
         let availability = Arc::new(Availability::default());
-        availability.spawn_prober(services.db.clone());
+        // One connection of the prober's own, uncounted: pings are not the requests' statements.
+        let probe = db::connect(
+            &settings.database_url,
+            1,
+            db::Timeouts {
+                acquire: Duration::from_secs(1),
+                ..settings.limits.database_timeouts()
+            },
+            prometheus_client::metrics::counter::Counter::default(),
+        )
+        .await
+        .context("connecting the database's prober")?;
+        availability.spawn_prober(probe);
         let state = web::Data::new(AppState {
             schema: build_schema(settings.limits.clone()),
             services,

@@ -418,15 +418,17 @@ async fn a_nul_character_is_refused_on_either_database() {
     let app = spawn_app().await;
     let admin = app.token(Role::Administrator);
     // PostgreSQL cannot compare text holding NUL; the lookup must not become an internal error.
-    for (query, variables) in [
-        (r#"{ course(slug: "a\u0000b") { id } }"#, json!({})),
+    for (query, variables, field) in [
+        (r#"{ course(slug: "a\u0000b") { id } }"#, json!({}), "slug"),
         (
             "query($id: String!) { participant(externalId: $id, source: null) { id } }",
             json!({ "id": "x\u{0}" }),
+            "id",
         ),
     ] {
         let body = app.graphql_as(&admin, query, variables).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
         assert!(body["data"].is_null(), "{body}");
     }
 }

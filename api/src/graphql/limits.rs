@@ -398,11 +398,16 @@ impl Extension for LimitsOfRequest {
             ));
         }
         let document = next.run(ctx, query, variables).await?;
-        if nul_text::present(&document, variables) {
-            return Err(refuse(
+        if let Some(field) = nul_text::find(&document, variables) {
+            let mut error = refuse(
                 code::BAD_USER_INPUT,
-                "text may not hold the NUL character (U+0000)".to_owned(),
-            ));
+                format!("`{field}` holds the NUL character (U+0000), which no text may"),
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("field", field);
+            return Err(error);
         }
         self.check_shape(
             &document,

@@ -128,6 +128,13 @@ fn too_nested(response_type: ResponseType) -> HttpResponse {
     )
 }
 
+fn database_gone(response_type: ResponseType) -> HttpResponse {
+    unavailable(
+        "the database cannot be reached right now; try again shortly",
+        response_type,
+    )
+}
+
 /// The database (or another service it needs) cannot be reached now: a retry later will do.
 pub(super) fn unavailable(message: &str, response_type: ResponseType) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
@@ -557,10 +564,7 @@ async fn execute(
         return bad_request("the request has no `query`", response_type);
     };
     if state.availability.is_down() {
-        return unavailable(
-            "the database cannot be reached right now; try again shortly",
-            response_type,
-        );
+        return database_gone(response_type);
     }
     // Anonymous callers read public data only: their answers may be kept (see response_cache).
     let cache = match &state.responses {
@@ -616,9 +620,20 @@ async fn execute(
                 .collect(),
         );
     }
-    let Ok(response) =
-        tokio::time::timeout(state.request_timeout, state.schema.execute(request)).await
-    else {
+    // A request waiting on a database that has just gone is answered as an outage at once: it
+    // would wait out its acquire time-out for nothing. A change it started still runs to its end
+    // (or failure) in a task of its own, and frees its idempotency key (see `mutation`).
+    let executed = tokio::select! {
+        biased;
+        executed = tokio::time::timeout(state.request_timeout, state.schema.execute(request)) => executed,
+        () = state.availability.went_down() => {
+            return database_gone(response_type);
+        }
+    };
+    let Ok(response) = executed else {
+        if state.availability.is_down() {
+            return database_gone(response_type);
+        }
         tracing::warn!(
             timeout_ms = state.request_timeout.as_millis(),
             "a request ran out of time"

@@ -346,8 +346,27 @@ fn db_failure(error: sea_orm::DbErr) -> ApiError {
     }
 }
 
-async fn release(db: &DatabaseConnection, id: Uuid) {
-    if let Err(error) = idempotency::release(db, id).await {
+/// Frees a claimed key after a failure that may pass. When the failure was the database going
+/// away, the key is freed once it is back (tried every quarter second for a minute), so that a
+/// retry need not wait out the lease; otherwise the lease frees it.
+pub(crate) async fn release(db: &DatabaseConnection, id: Uuid) {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+    const TRIES: u32 = 240;
+    let Err(error) = idempotency::release(db, id).await else {
+        return;
+    };
+    if !transaction::is_unreachable(&error) {
         tracing::warn!(error = %error, "could not release an idempotency key; it frees itself when its lease ends");
+        return;
     }
+    let db = db.clone();
+    tokio::spawn(async move {
+        for _ in 0..TRIES {
+            tokio::time::sleep(EVERY).await;
+            if idempotency::release(&db, id).await.is_ok() {
+                return;
+            }
+        }
+        tracing::warn!("could not release an idempotency key; it frees itself when its lease ends");
+    });
 }

@@ -251,7 +251,7 @@ async fn run_batch<I: Serialize>(
     };
     let release = async |db: &sea_orm::DatabaseConnection| {
         if let Some(id) = claimed {
-            let _ = idempotency::release(db, id).await;
+            super::release(db, id).await;
         }
     };
     let items = match plan().await {
@@ -286,7 +286,7 @@ async fn run_batch<I: Serialize>(
                 tracing::warn!(error = %error, "could not store a batch's answer for its key");
             }
         } else if let Some(id) = claimed {
-            let _ = idempotency::release(&db, id).await;
+            super::release(&db, id).await;
         }
         outcomes
     })
