@@ -160,12 +160,16 @@ class Service:
         # Keep draining its log, so that it never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
 
-    def peak_memory_mib(self):
+    def memory_mib(self, field):
+        """A memory figure of /proc/<pid>/status: VmHWM (peak resident) or VmRSS (now)."""
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
         return float("nan")
+
+    def peak_memory_mib(self):
+        return self.memory_mib("VmHWM")
 
     def stop(self):
         self.process.terminate()

@@ -339,7 +339,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve => {
             telemetry::init(cli.settings.log_format);
             let application = Application::build(cli.settings).await?;
-            application.run_until_stopped().await?;
+            application.run_until_signalled().await?;
             Ok(())
         }
     }

@@ -28,6 +28,8 @@ mod defaults {
     pub const JWT_ISSUER: &str = "training-platform";
     pub const JWT_AUDIENCE: &str = "training-api";
     pub const IDEMPOTENCY_KEY_HOURS: u32 = 24;
+    /// Under the 30 s an orchestrator (Kubernetes' default) waits before it kills.
+    pub const SHUTDOWN_GRACE_SECONDS: u64 = 25;
     pub const MAIL_FROM: &str = "Opleidingen <noreply@opleidingen.localhost>";
     pub const SMTP_TIMEOUT_SECONDS: u64 = 15;
     pub const OUTBOX_POLL_MS: u64 = 1000;
@@ -91,6 +93,11 @@ pub struct Settings {
     /// time gets the first answer.
     #[arg(long, env = "IDEMPOTENCY_KEY_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_HOURS, value_parser = clap::value_parser!(u32).range(24..=720))]
     pub idempotency_key_hours: u32,
+
+    /// On SIGTERM, how long requests in progress, WebSockets and message deliveries get to end
+    /// before the service stops at once (1 to 3600 seconds); a second SIGTERM stops it at once.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = defaults::SHUTDOWN_GRACE_SECONDS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_grace_seconds: u64,
 
     /// Address of the Prometheus metrics (`/metrics`), apart from the API so that only the
     /// machine itself (by default) or a monitoring network reaches it; `off` serves none.
@@ -618,6 +625,7 @@ impl Settings {
             demo_data: true,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             idempotency_key_hours: defaults::IDEMPOTENCY_KEY_HOURS,
+            shutdown_grace_seconds: defaults::SHUTDOWN_GRACE_SECONDS,
             metrics_listen_addr: MetricsAddress(Some(SocketAddr::from(([127, 0, 0, 1], 0)))),
             persisted_queries: PersistedQueries::Automatic,
             persisted_query_manifest: None,

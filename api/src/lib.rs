@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod privacy;
 pub mod private_files;
 pub mod reporting;
+pub mod shutdown;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;

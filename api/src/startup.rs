@@ -27,6 +27,7 @@ use crate::{
     live::Live,
     metrics::Metrics,
     privacy::retention::{self, Retention},
+    shutdown::Shutdown,
 };
 
 pub struct Application {
@@ -34,6 +35,7 @@ pub struct Application {
     metrics_port: Option<u16>,
     server: Server,
     metrics_server: Option<Server>,
+    shutdown: Shutdown,
 }
 
 impl Application {
@@ -63,7 +65,8 @@ impl Application {
         if settings.demo_data {
             db::seed::load_demo_data(&db, Utc::now()).await?;
         }
-        crate::messages::start(db.clone(), &settings, metrics.clone())?;
+        let shutdown = Shutdown::new(Duration::from_secs(settings.shutdown_grace_seconds));
+        crate::messages::start(db.clone(), &settings, metrics.clone(), &shutdown)?;
 
         let origins = allowed_origins(&settings.limits.cors_allowed_origins)?;
         let introspection =
@@ -88,6 +91,7 @@ impl Application {
             retention::spawn(
                 Retention::from_settings(&settings, db.clone(), live.clone()),
                 Duration::from_secs(u64::from(settings.retention.every_minutes) * 60),
+                &shutdown,
             );
         }
         spawn_feed_lag(db.clone(), metrics.clone());
@@ -164,6 +168,7 @@ impl Application {
             )?,
             responses: ResponseCache::new(settings.response_cache_max_bytes),
             availability: availability.clone(),
+            shutdown: shutdown.clone(),
             websocket: WebSocketLimits {
                 init_timeout: Duration::from_millis(settings.limits.ws_init_timeout_ms),
                 max_subscriptions: settings.limits.ws_max_subscriptions,
@@ -201,6 +206,10 @@ impl Application {
         .on_connect(connections.on_connect())
         // The headers must arrive in time too (HTTP 408); the body has its own deadline.
         .client_request_timeout(Duration::from_millis(settings.limits.header_timeout_ms))
+        // Signals are the service's own (see `run_until_signalled`); after the grace period,
+        // connections still open are dropped.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_grace_seconds)
         .listen(listener)
         .context("starting the HTTP server")?
         .run();
@@ -214,6 +223,7 @@ impl Application {
             metrics_port,
             server,
             metrics_server,
+            shutdown,
         })
     }
 
@@ -231,6 +241,20 @@ impl Application {
             tokio::spawn(metrics);
         }
         self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops as `shutdown` describes: requests in progress
+    /// finish, WebSockets close with 1001, the dispatchers end or hand their claims back.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let handle = self.server.handle();
+        tokio::spawn(shutdown.clone().on_signals(async move {
+            handle.stop(true).await;
+        }));
+        self.run_until_stopped().await?;
+        shutdown.workers_done().await;
+        tracing::info!("stopped");
+        Ok(())
     }
 }
 

@@ -263,6 +263,56 @@ pub async fn finish(
     Ok(updated.rows_affected == 1)
 }
 
+/// Gives back the events of a claim that were not attempted to the end (the process is stopping):
+/// due again at once for any dispatcher, and the attempt the claim counted is not counted.
+pub async fn hand_back(db: &impl ConnectionTrait, token: Uuid) -> Result<u64, DbErr> {
+    let handed = outbox_event::Entity::update_many()
+        .col_expr(outbox_event::Column::ClaimToken, Expr::val(None::<Uuid>))
+        .col_expr(
+            outbox_event::Column::ClaimedUntil,
+            Expr::val(None::<DateTime<Utc>>),
+        )
+        .col_expr(
+            outbox_event::Column::Attempts,
+            Expr::col(outbox_event::Column::Attempts).sub(1),
+        )
+        .filter(outbox_event::Column::ClaimToken.eq(token))
+        .filter(outbox_event::Column::Status.eq(OutboxStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok(handed.rows_affected)
+}
+
+/// Delivers a claimed batch with `deliver`, unless the process stops: when its grace period
+/// ends first, what is left of the batch is handed back. Returns whether it was.
+pub async fn deliver_or_hand_back<F, Fut>(
+    db: &DatabaseConnection,
+    claimed: Vec<outbox_event::Model>,
+    concurrency: usize,
+    shutdown: &crate::shutdown::Shutdown,
+    deliver: F,
+) -> bool
+where
+    F: FnMut(outbox_event::Model) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    use futures_util::StreamExt;
+    let token = claimed.first().and_then(|event| event.claim_token);
+    let delivering = futures_util::stream::iter(claimed).for_each_concurrent(concurrency, deliver);
+    tokio::select! {
+        () = delivering => false,
+        () = shutdown.overdue() => {
+            if let Some(token) = token {
+                match hand_back(db, token).await {
+                    Ok(handed) => tracing::info!(handed, "handed claimed outbox events back"),
+                    Err(error) => tracing::warn!(error = %error, "could not hand outbox events back; their lease frees them"),
+                }
+            }
+            true
+        }
+    }
+}
+
 /// What administrators filter the outbox by.
 #[derive(Debug, Default, Clone)]
 pub struct OutboxFilter {

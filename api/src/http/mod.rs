@@ -48,6 +48,8 @@ pub struct AppState {
     pub responses: Option<response_cache::ResponseCache>,
     /// Whether the database answers; while it does not, requests get 503 at once.
     pub availability: Arc<availability::Availability>,
+    /// The process's stop: WebSockets close with 1001 when it begins.
+    pub shutdown: crate::shutdown::Shutdown,
 }
 
 /// The rules of WebSocket connections.

@@ -7,7 +7,6 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use futures_util::StreamExt;
 use sea_orm::DatabaseConnection;
 use tokio::time::Instant;
 
@@ -47,6 +46,8 @@ pub struct Dispatcher {
     pub(super) admin_email: Option<String>,
     pub(super) settings: DispatchSettings,
     pub(super) metrics: Arc<Metrics>,
+    /// Ends the loop when the process stops (see `shutdown`).
+    pub(super) shutdown: crate::shutdown::Shutdown,
 }
 
 impl Dispatcher {
@@ -90,14 +91,20 @@ impl Dispatcher {
                 }
             };
             let full = claimed.len() == BATCH;
-            futures_util::stream::iter(claimed)
-                .for_each_concurrent(BATCH, |event| {
+            let handed_back =
+                outbox::deliver_or_hand_back(&self.db, claimed, BATCH, &self.shutdown, |event| {
                     let this = self.clone();
                     async move { this.deliver(event).await }
                 })
                 .await;
+            if handed_back || self.shutdown.is_stopping() {
+                return;
+            }
             if !full {
-                tokio::time::sleep(self.settings.poll).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                    () = self.shutdown.stopping() => return,
+                }
             }
         }
     }

@@ -27,6 +27,7 @@ pub fn start(
     db: DatabaseConnection,
     settings: &Settings,
     metrics: Arc<Metrics>,
+    shutdown: &crate::shutdown::Shutdown,
 ) -> anyhow::Result<()> {
     let messages = &settings.messages;
     let sender = mailer::parse_sender(&messages.mail_from)?;
@@ -49,6 +50,7 @@ pub fn start(
         composer: notice::Composer::new(renderer, sender),
         admin_email: settings.webhooks.admin_alert_email.clone(),
         metrics,
+        shutdown: shutdown.clone(),
         settings: DispatchSettings {
             poll: Duration::from_millis(messages.poll_ms),
             max_attempts: messages.max_attempts,
@@ -61,8 +63,8 @@ pub fn start(
             schedule_every: Duration::from_secs(messages.schedule_every_seconds),
         },
     };
-    tokio::spawn(Arc::new(dispatcher).run());
-    start_webhooks(db_for_webhooks, settings, metrics_for_webhooks)?;
+    shutdown.spawn_worker(Arc::new(dispatcher).run());
+    start_webhooks(db_for_webhooks, settings, metrics_for_webhooks, shutdown)?;
     Ok(())
 }
 
@@ -72,6 +74,7 @@ fn start_webhooks(
     db: DatabaseConnection,
     settings: &Settings,
     metrics: Arc<Metrics>,
+    shutdown: &crate::shutdown::Shutdown,
 ) -> anyhow::Result<()> {
     use crate::sync::webhooks::{addresses::AllowList, dispatcher};
     let webhooks = &settings.webhooks;
@@ -87,7 +90,8 @@ fn start_webhooks(
             admin_email: webhooks.admin_alert_email.clone(),
         },
         metrics,
+        shutdown.clone(),
     )?;
-    tokio::spawn(Arc::new(dispatcher).run());
+    shutdown.spawn_worker(Arc::new(dispatcher).run());
     Ok(())
 }

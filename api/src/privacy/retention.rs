@@ -425,16 +425,26 @@ async fn files_written_before(
 
 /// Runs the job in this process whenever it is this process's turn: every process asks, the
 /// database gives each turn to one. The first ask is a while after the start, not at it.
-pub fn spawn(retention: Retention, every: std::time::Duration) {
+pub fn spawn(
+    retention: Retention,
+    every: std::time::Duration,
+    shutdown: &crate::shutdown::Shutdown,
+) {
     let Ok(turn) = Duration::from_std(every) else {
         return;
     };
+    let shutdown = shutdown.clone();
+    // Not a worker the stop waits for: a run is batches of transactions, and one cut off
+    // between them leaves nothing half done; the next turn goes on from there.
     tokio::spawn(async move {
         let ask = every.min(std::time::Duration::from_secs(60));
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + ask, ask);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.stopping() => return,
+            }
             let now = Utc::now();
             match crate::db::job_runs::claim(&retention.db, JOB, now, turn).await {
                 Ok(true) => {

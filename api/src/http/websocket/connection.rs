@@ -168,6 +168,9 @@ pub async fn serve(
                     break None;
                 }
             }
+            () = connection.state.shutdown.stopping() => {
+                break ending(close::GOING_AWAY, "the server is stopping");
+            }
             _ = key_check.tick(), if is_machine => {
                 if !connection.key_still_stands().await {
                     break ending(close::FORBIDDEN, "Forbidden: the API key was revoked");

@@ -13,7 +13,6 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use entity::{outbox_event, webhook_endpoint};
-use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, DbErr, FromQueryResult, Value};
 use serde::Deserialize;
 use serde_json::json;
@@ -54,6 +53,8 @@ pub struct WebhookDispatcher {
     client: reqwest::Client,
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
+    /// Ends the loop when the process stops (see `shutdown`).
+    shutdown: crate::shutdown::Shutdown,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +76,7 @@ impl WebhookDispatcher {
         db: DatabaseConnection,
         settings: WebhookSettings,
         metrics: Arc<Metrics>,
+        shutdown: crate::shutdown::Shutdown,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -89,6 +91,7 @@ impl WebhookDispatcher {
             client,
             settings,
             metrics,
+            shutdown,
         })
     }
 
@@ -118,14 +121,20 @@ impl WebhookDispatcher {
                 }
             };
             let full = claimed.len() == BATCH;
-            futures_util::stream::iter(claimed)
-                .for_each_concurrent(BATCH, |event| {
+            let handed_back =
+                outbox::deliver_or_hand_back(&self.db, claimed, BATCH, &self.shutdown, |event| {
                     let this = self.clone();
                     async move { this.deliver(event).await }
                 })
                 .await;
+            if handed_back || self.shutdown.is_stopping() {
+                return;
+            }
             if !full {
-                tokio::time::sleep(self.settings.poll).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                    () = self.shutdown.stopping() => return,
+                }
             }
         }
     }
