@@ -60,13 +60,13 @@ def main():
             "",
             "| minute | requests/s | p50 ms | p99 ms | VmRSS MiB |",
             "|---|---|---|---|---|",
-            f"| 0 (after warm-up and peak) | | | | {service.memory_mib("VmRSS"):.1f} |",
+            f"| 0 (after warm-up and peak) | | | | {service.memory_mib('VmRSS'):.1f} |",
         ]
         print("\n".join(lines), file=sys.stderr, flush=True)
         for minute in range(1, args.minutes + 1):
             done, p50, p99 = programme.wrk(service.address, 60, script, token, rate=rate)
             lines.append(f"| {minute} | {done:.0f} | {p50:.2f} | {p99:.2f} | "
-                         f"{service.memory_mib("VmRSS"):.1f} |")
+                         f"{service.memory_mib('VmRSS'):.1f} |")
             print(lines[-1], file=sys.stderr, flush=True)
         lines.append("")
         lines.append(f"Peak resident memory (VmHWM) over the run: {service.peak_memory_mib():.1f} MiB.")
