@@ -7,9 +7,11 @@
 //! Scenarios:
 //! - spread: 1000 participants book into 100 sessions of 10 seats, 32 requests in flight;
 //! - contended: 200 participants book one 10-seat session at once (10 seats, 190 waiting);
+//! - rush: 1000 participants book one 10-seat session at once through two service processes
+//!   (10 seats, 990 waiting with distinct places, checked);
 //! - read: the programme page (`sessions(first: 20)` with course, location and seats), 32 in flight;
 //! - messages: a second service process on the same database, dispatching, sends the backlog the
-//!   bookings left in the outbox (1200 messages) to an SMTP server on loopback.
+//!   bookings left in the outbox to an SMTP server on loopback.
 
 mod common;
 
@@ -24,7 +26,7 @@ use std::{
 use api::{Application, Settings, auth::Role, domain::ids::SessionId};
 use chrono::Utc;
 use common::{Service, on_each_database, peak_memory_mib, post, run, sessions, start};
-use entity::{enums::*, outbox_event, participant};
+use entity::{enrolment, enums::*, outbox_event, participant};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -62,6 +64,20 @@ async fn participants(service: &Service, count: usize) -> anyhow::Result<Vec<Str
         .collect()
 }
 
+/// A participant books `session` with their own token, through `service`.
+async fn book(
+    service: Arc<Service>,
+    token: String,
+    session: String,
+) -> anyhow::Result<serde_json::Value> {
+    post(
+        &service,
+        Some(&token),
+        json!({ "query": BOOK, "variables": { "s": session } }),
+    )
+    .await
+}
+
 async fn scenarios(backend: &str, database_url: &str) -> anyhow::Result<Vec<String>> {
     let service = Arc::new(start(database_url).await?);
     let mut rows = Vec::new();
@@ -69,17 +85,8 @@ async fn scenarios(backend: &str, database_url: &str) -> anyhow::Result<Vec<Stri
     let spread = sessions(&service, 100, 10).await?;
     let tokens = participants(&service, 1000).await?;
     let measured = run("spread: 1000 bookings, 100 sessions", 1000, 32, |index| {
-        let service = service.clone();
-        let token = tokens[index].clone();
         let session = SessionId(spread[index % spread.len()]).to_global();
-        async move {
-            post(
-                &service,
-                Some(&token),
-                json!({ "query": BOOK, "variables": { "s": session } }),
-            )
-            .await
-        }
+        book(service.clone(), tokens[index].clone(), session)
     })
     .await?;
     rows.push(measured.row(backend));
@@ -88,19 +95,45 @@ async fn scenarios(backend: &str, database_url: &str) -> anyhow::Result<Vec<Stri
     let tokens = participants(&service, 200).await?;
     let session = SessionId(one[0]).to_global();
     let measured = run("contended: 200 bookings, 1 session", 200, 200, |index| {
-        let service = service.clone();
-        let token = tokens[index].clone();
-        let session = session.clone();
-        async move {
-            post(
-                &service,
-                Some(&token),
-                json!({ "query": BOOK, "variables": { "s": session } }),
-            )
-            .await
-        }
+        book(service.clone(), tokens[index].clone(), session.clone())
     })
     .await?;
+    rows.push(measured.row(backend));
+
+    // The rush: 1000 at once into one session, through two processes (a second service on the
+    // same database); every booking waits for the same session lock.
+    let second = Arc::new(start(database_url).await?);
+    let one = sessions(&service, 1, 10).await?;
+    let tokens = participants(&service, 1000).await?;
+    let session = SessionId(one[0]).to_global();
+    let measured = run(
+        "rush: 1000 bookings, 1 session, 2 processes",
+        1000,
+        1000,
+        |index| {
+            let through = if index % 2 == 0 { &service } else { &second };
+            book(through.clone(), tokens[index].clone(), session.clone())
+        },
+    )
+    .await?;
+    let settled = enrolment::Entity::find()
+        .filter(enrolment::Column::SessionId.eq(one[0]))
+        .all(&service.db)
+        .await?;
+    let confirmed = settled
+        .iter()
+        .filter(|e| e.status == EnrolmentStatus::Confirmed)
+        .count();
+    let places: std::collections::HashSet<_> = settled
+        .iter()
+        .filter(|e| e.status == EnrolmentStatus::Waitlisted)
+        .map(|e| e.queue_number)
+        .collect();
+    anyhow::ensure!(
+        confirmed == 10 && places.len() == 990,
+        "the rush was not settled right: {confirmed} confirmed, {} distinct places",
+        places.len()
+    );
     rows.push(measured.row(backend));
 
     let measured = run("read: programme page", 2000, 32, |_| {

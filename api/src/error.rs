@@ -108,17 +108,32 @@ impl ApiError {
             Self::IdempotencyKeyInUse => code::IDEMPOTENCY_KEY_IN_USE,
             Self::MustResync => code::MUST_RESYNC,
             _ if self.is_outage() => code::SERVICE_UNAVAILABLE,
+            _ if self.is_passing() => code::TRY_AGAIN,
             Self::Database(_) | Self::Load(_) | Self::Internal(_) => code::INTERNAL,
+        }
+    }
+
+    fn database_error(&self) -> Option<&sea_orm::DbErr> {
+        match self {
+            Self::Database(error) => Some(error),
+            Self::Load(error) => Some(error),
+            _ => None,
         }
     }
 
     /// A database that cannot be reached, rather than a fault.
     fn is_outage(&self) -> bool {
-        match self {
-            Self::Database(error) => crate::db::transaction::is_unreachable(error),
-            Self::Load(error) => crate::db::transaction::is_unreachable(error),
-            _ => false,
-        }
+        self.database_error()
+            .is_some_and(crate::db::transaction::is_unreachable)
+    }
+
+    /// A statement or lock that ran out of time, a deadlock, a busy SQLite: the same request may
+    /// well succeed when sent again.
+    fn is_passing(&self) -> bool {
+        self.database_error().is_some_and(|error| {
+            crate::db::transaction::is_transient(error)
+                || crate::db::transaction::is_timed_out(error)
+        })
     }
 
     fn field(&self) -> Option<&'static str> {
@@ -136,9 +151,13 @@ impl ApiError {
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         let outage = self.is_outage();
+        let passing = self.is_passing();
         match self {
             Self::Database(_) | Self::Load(_) if outage => {
                 tracing::warn!("a request met a database that cannot be reached");
+            }
+            Self::Database(_) | Self::Load(_) if passing => {
+                tracing::warn!("a request ran out of time at the database, or collided");
             }
             Self::Database(error) => {
                 tracing::error!(error = %error, "database error while resolving a request");
@@ -164,7 +183,7 @@ impl ErrorExtensions for ApiError {
             if let Some(field) = self.field() {
                 extensions.set("field", field);
             }
-            if outage || matches!(self, Self::TryAgain | Self::IdempotencyKeyInUse) {
+            if outage || passing || matches!(self, Self::TryAgain | Self::IdempotencyKeyInUse) {
                 extensions.set("retryable", true);
             }
         })

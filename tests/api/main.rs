@@ -55,6 +55,7 @@ mod statements;
 mod subscriptions;
 mod sync;
 mod time_zone;
+mod timeouts;
 mod visibility;
 mod webhooks;
 mod websockets;

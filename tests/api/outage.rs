@@ -25,7 +25,11 @@ use api::{
     domain::ids::{ParticipantId, SessionId},
 };
 use chrono::Utc;
-use entity::{course, enrolment, enums::EnrolmentStatus};
+use entity::{
+    course, enrolment,
+    enums::{EnrolmentStatus, OutboxStatus},
+    outbox_event,
+};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -188,7 +192,12 @@ async fn an_outage_is_answered_503_with_a_retryable_code_and_passes_by_itself() 
     let Some(cluster) = Cluster::start() else {
         panic!("the PostgreSQL server programs (initdb, pg_ctl) are needed for this test");
     };
-    let settings = Settings::for_database(cluster.url());
+    let mut settings = Settings::for_database(cluster.url());
+    // Messages are written as files here (development); the dispatcher runs throughout.
+    let data_dir = tempfile::tempdir().unwrap();
+    settings.auth.data_dir = data_dir.path().to_owned();
+    settings.messages.dispatch = true;
+    settings.messages.poll_ms = 100;
     let mut claims = claims(Role::Coordinator);
     claims.sub = "servicebalie".into();
     let secret = settings.auth.jwt_secret.clone().unwrap();
@@ -242,6 +251,43 @@ async fn an_outage_is_answered_503_with_a_retryable_code_and_passes_by_itself() 
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+
+    // The dispatcher paused through the outage and resumed by itself: a booking made now is
+    // confirmed by e-mail.
+    let db = sea_orm::Database::connect(cluster.url()).await.unwrap();
+    let starts = Utc::now() + chrono::Duration::days(14);
+    let session = insert_session(&db, brochure_course(&db).await, None, starts, 10).await;
+    let person = insert_participant(&db).await.id;
+    let session = SessionId(session.id).to_global();
+    let booked = book(&client, &address, &token, &session, person, "na-de-storing").await;
+    let Some((enrolment, _)) = settled(&booked) else {
+        panic!("not booked after the outage: {booked}");
+    };
+    let enrolment = uuid_of(&json!(enrolment));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sent = outbox_event::Entity::find()
+            .filter(outbox_event::Column::AggregateId.eq(enrolment))
+            .filter(outbox_event::Column::Status.eq(OutboxStatus::Delivered))
+            .count(&db)
+            .await
+            .unwrap();
+        if sent > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dispatcher did not resume");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn brochure_course(db: &sea_orm::DatabaseConnection) -> Uuid {
+    course::Entity::find()
+        .filter(course::Column::Slug.eq(BROCHURE_SLUG))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 /// Books `person` into `session` as the service desk, with the idempotency key `key`.
@@ -307,15 +353,9 @@ async fn a_kill_during_a_booking_load_loses_no_answered_booking_and_retries_take
     let client = reqwest::Client::new();
 
     let db = sea_orm::Database::connect(cluster.url()).await.unwrap();
-    let course = course::Entity::find()
-        .filter(course::Column::Slug.eq(BROCHURE_SLUG))
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
     let session = insert_session(
         &db,
-        course.id,
+        brochure_course(&db).await,
         None,
         Utc::now() + chrono::Duration::days(14),
         10,

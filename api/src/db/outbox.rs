@@ -263,6 +263,52 @@ pub async fn finish(
     Ok(updated.rows_affected == 1)
 }
 
+/// A dispatcher's view of whether it can work: while the database cannot be reached it pauses
+/// (says so once, not at every poll) and resumes by itself when a claim succeeds again.
+pub struct Paused {
+    what: &'static str,
+    since: Option<std::time::Instant>,
+}
+
+impl Paused {
+    pub fn new(what: &'static str) -> Self {
+        Self { what, since: None }
+    }
+
+    /// The events claimed, or none when the claim failed; logs pauses and resumptions.
+    pub fn claimed(
+        &mut self,
+        result: Result<Vec<outbox_event::Model>, TxError>,
+    ) -> Vec<outbox_event::Model> {
+        match result {
+            Ok(claimed) => {
+                if let Some(since) = self.since.take() {
+                    tracing::info!(
+                        dispatcher = self.what,
+                        paused_seconds = since.elapsed().as_secs(),
+                        "the database answers again: the dispatcher resumes"
+                    );
+                }
+                claimed
+            }
+            Err(TxError::Db(error)) if transaction::is_unreachable(&error) => {
+                if self.since.is_none() {
+                    tracing::warn!(
+                        dispatcher = self.what,
+                        "the database cannot be reached: the dispatcher pauses"
+                    );
+                    self.since = Some(std::time::Instant::now());
+                }
+                Vec::new()
+            }
+            Err(error) => {
+                tracing::warn!(dispatcher = self.what, error = %error, "could not claim outbox events");
+                Vec::new()
+            }
+        }
+    }
+}
+
 /// Gives back the events of a claim that were not attempted to the end (the process is stopping):
 /// due again at once for any dispatcher, and the attempt the claim counted is not counted.
 pub async fn hand_back(db: &impl ConnectionTrait, token: Uuid) -> Result<u64, DbErr> {

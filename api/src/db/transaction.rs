@@ -93,13 +93,7 @@ fn pause(attempt: u32) -> Duration {
 /// Deadlocks, serialization failures and lock time-outs (PostgreSQL), and a busy or locked
 /// database (SQLite): the same work may well succeed when run again.
 pub fn is_transient(error: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(error))
-    | DbErr::Query(RuntimeErr::SqlxError(error))
-    | DbErr::Conn(RuntimeErr::SqlxError(error))) = error
-    else {
-        return false;
-    };
-    let sqlx::Error::Database(error) = error.as_ref() else {
+    let Some(error) = database_error(error) else {
         return false;
     };
     let Some(code) = error.code() else {
@@ -119,6 +113,31 @@ pub fn is_transient(error: &DbErr) -> bool {
         && code
             .parse::<u32>()
             .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+/// A statement cut off by PostgreSQL's `statement_timeout` (query_canceled): the database was
+/// slow or busy, not wrong, so the caller may try again. Not retried here: a retry would wait
+/// as long again while the caller waits.
+pub fn is_timed_out(error: &DbErr) -> bool {
+    database_error(error).is_some_and(|error| {
+        error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|error| error.code() == "57014")
+    })
+}
+
+/// The error the database itself answered, if it is one.
+fn database_error(error: &DbErr) -> Option<&(dyn sqlx::error::DatabaseError + 'static)> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error))
+    | DbErr::Query(RuntimeErr::SqlxError(error))
+    | DbErr::Conn(RuntimeErr::SqlxError(error))) = error
+    else {
+        return None;
+    };
+    match error.as_ref() {
+        sqlx::Error::Database(error) => Some(error.as_ref()),
+        _ => None,
+    }
 }
 
 /// The database cannot be reached (refused, dropped or timed-out connections, a pool that could

@@ -55,6 +55,7 @@ impl Dispatcher {
         let mut next_schedule = Instant::now();
         // Erasures from this instant on still have files to remove: all of them at the start.
         let mut forget_since = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        let mut paused = outbox::Paused::new("mail");
         loop {
             if Instant::now() >= next_schedule {
                 let started = Utc::now();
@@ -76,20 +77,15 @@ impl Dispatcher {
                 }
                 next_schedule = Instant::now() + self.settings.schedule_every;
             }
-            let claimed = match outbox::claim(
-                &self.db,
-                BATCH as u64,
-                self.settings.lease,
-                outbox::Topics::Mail,
-            )
-            .await
-            {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(error = %error, "could not claim outbox events");
-                    Vec::new()
-                }
-            };
+            let claimed = paused.claimed(
+                outbox::claim(
+                    &self.db,
+                    BATCH as u64,
+                    self.settings.lease,
+                    outbox::Topics::Mail,
+                )
+                .await,
+            );
             let full = claimed.len() == BATCH;
             let handed_back =
                 outbox::deliver_or_hand_back(&self.db, claimed, BATCH, &self.shutdown, |event| {

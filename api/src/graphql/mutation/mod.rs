@@ -339,7 +339,7 @@ async fn settle(
 
 /// A database failure that may pass (a lock held too long) is the caller's to retry.
 fn db_failure(error: sea_orm::DbErr) -> ApiError {
-    if transaction::is_transient(&error) {
+    if transaction::is_transient(&error) || transaction::is_timed_out(&error) {
         ApiError::TryAgain
     } else {
         ApiError::Database(error)

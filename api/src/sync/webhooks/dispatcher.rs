@@ -100,6 +100,7 @@ impl WebhookDispatcher {
             .unwrap_or(chrono::Duration::minutes(2))
             .max(chrono::Duration::minutes(1));
         let mut next_purge = tokio::time::Instant::now();
+        let mut paused = outbox::Paused::new("webhooks");
         loop {
             if tokio::time::Instant::now() >= next_purge {
                 let before = Utc::now() - chrono::Duration::days(LOG_DAYS);
@@ -112,14 +113,8 @@ impl WebhookDispatcher {
                 }
                 next_purge = tokio::time::Instant::now() + Duration::from_secs(3600);
             }
-            let claimed = match outbox::claim(&self.db, BATCH as u64, lease, Topics::Webhooks).await
-            {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(error = %error, "could not claim webhook deliveries");
-                    Vec::new()
-                }
-            };
+            let claimed = paused
+                .claimed(outbox::claim(&self.db, BATCH as u64, lease, Topics::Webhooks).await);
             let full = claimed.len() == BATCH;
             let handed_back =
                 outbox::deliver_or_hand_back(&self.db, claimed, BATCH, &self.shutdown, |event| {
