@@ -32,7 +32,11 @@ pub async fn start(database_url: &str) -> anyhow::Result<Service> {
     let mut settings = Settings::for_database(database_url);
     settings.limits.rate_limit_per_minute = 0;
     settings.limits.rate_limit_anonymous_per_minute = 0;
+    // The load generator is one address with up to a thousand requests in flight.
+    settings.limits.max_connections_per_address = 10_000;
     settings.database_max_connections = 16;
+    // One secret for every service a benchmark starts: a token works with each of them.
+    settings.auth.jwt_secret = Some("benchmark-secret-shared-by-the-services".into());
     let jwt = JwtKeys::from_settings(&settings.auth)?;
     let application = Application::build(settings).await?;
     let address = format!("http://127.0.0.1:{}/graphql", application.port());
