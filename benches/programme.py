@@ -37,7 +37,8 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET, "release", "training")
+# Another build to measure (an older commit's, to compare in the same run): TRAINING_BINARY.
+BINARY = os.environ.get("TRAINING_BINARY") or os.path.join(TARGET, "release", "training")
 CONNECTIONS = 32
 
 PAGE = """{ courses(first: 10) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
@@ -326,9 +327,12 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
     args = parser.parse_args()
     ensure_wrk()
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "training"],
-                   cwd=ROOT, check=True)
-    commit = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
+    if os.environ.get("TRAINING_BINARY"):
+        commit = f"binary {BINARY}"
+    else:
+        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "training"],
+                       cwd=ROOT, check=True)
+        commit = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
     lines = [
         f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores; wrk -t2 "
         f"-c{CONNECTIONS}, {args.seconds} s a run; latency paced at half the peak rate.",

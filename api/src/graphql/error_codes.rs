@@ -2,27 +2,15 @@
 //! validate, an operation that cannot be chosen, an argument whose value does not fit its
 //! scalar) a stable `extensions.code`, like the errors our resolvers raise: every error a client
 //! sees has one.
+//!
+//! Called from the schema's one extension (`limits`): async-graphql sends every field through
+//! each extension's per-field hook, so request-level work is done by one extension, not three.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-    },
-    parser::types::ExecutableDocument,
-};
+use async_graphql::ServerError;
 
 use crate::error::code;
 
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
+/// Gives the error `code` unless it has one.
 fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
@@ -48,36 +36,15 @@ pub fn complete_codes(errors: &mut [ServerError]) {
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        complete_codes(&mut response.errors);
-        response
-    }
+/// A document that does not parse.
+pub fn parse_failed(error: ServerError) -> ServerError {
+    with_code(error, code::GRAPHQL_PARSE_FAILED)
+}
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
-                .collect()
-        })
-    }
+/// A document that does not validate.
+pub fn validation_failed(errors: Vec<ServerError>) -> Vec<ServerError> {
+    errors
+        .into_iter()
+        .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
+        .collect()
 }

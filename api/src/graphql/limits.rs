@@ -1,6 +1,12 @@
 //! Abuse limits on the shape of a query, each refused with its own code before anything runs:
 //! depth, cost (lists costed by their page size), aliases, root fields and directives. The cost
 //! of every executed query is reported back in `extensions.cost`, as public GraphQL APIs do.
+//!
+//! `Limits` is the schema's only extension, and also gives async-graphql's own errors their
+//! codes (`error_codes`) and notes the public version before execution (`public_version`):
+//! as soon as a schema has extensions, async-graphql sends every field through each one's
+//! per-field hook, a boxed future a field, and with three that was about a third of the time of
+//! a computed page (BENCHMARKS.md, issue 16). None of them works per field.
 
 use std::{
     collections::HashMap,
@@ -10,7 +16,8 @@ use std::{
 use async_graphql::{
     Pos, Positioned, Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+        NextValidation,
     },
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -18,7 +25,7 @@ use async_graphql::{
 };
 use serde_json::json;
 
-use super::{nesting, nul_text};
+use super::{error_codes, nesting, nul_text, public_version};
 use crate::{config::LimitSettings, domain::pagination::DEFAULT_PAGE_SIZE, error::code};
 
 /// The cost of a connection: its page size times the cost of one item.
@@ -368,6 +375,7 @@ impl LimitsOfRequest {
 impl Extension for LimitsOfRequest {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        error_codes::complete_codes(&mut response.errors);
         let cost = self.cost.lock().ok().and_then(|cost| *cost);
         if let Some(cost) = cost
             && let Ok(value) = async_graphql::Value::from_json(json!({
@@ -397,7 +405,10 @@ impl Extension for LimitsOfRequest {
                 ),
             ));
         }
-        let document = next.run(ctx, query, variables).await?;
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(error_codes::parse_failed)?;
         if let Some(field) = nul_text::find(&document, variables) {
             let mut error = refuse(
                 code::BAD_USER_INPUT,
@@ -438,7 +449,10 @@ impl Extension for LimitsOfRequest {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        let result = next
+            .run(ctx)
+            .await
+            .map_err(error_codes::validation_failed)?;
         let limits = &self.settings;
         // Introspection has a bound of its own, so that the standard introspection query passes
         // whatever MAX_QUERY_DEPTH is.
@@ -474,5 +488,16 @@ impl Extension for LimitsOfRequest {
             )]);
         }
         Ok(result)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        // After parsing, validation and the limits, so a refused request costs no statement.
+        public_version::note(ctx).await;
+        next.run(ctx, operation_name).await
     }
 }

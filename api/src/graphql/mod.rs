@@ -30,9 +30,8 @@ pub fn build_schema(limits: LimitSettings) -> AppSchema {
         Mutation::default(),
         Subscription::default(),
     )
+    // The only extension: see `limits` for why there is one.
     .extension(limits::Limits(Arc::new(limits)))
-    .extension(error_codes::ErrorCodes)
-    .extension(public_version::PublicVersion)
     // Suggestions ("did you mean ...") would help an attacker map a schema they cannot introspect.
     .disable_suggestions()
     .finish()
