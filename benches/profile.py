@@ -21,10 +21,8 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import programme  # noqa: E402  (the service, wrk and the data set are the programme benchmark's)
@@ -46,31 +44,10 @@ def main():
     parser.add_argument("--seconds", type=int, default=20, help="length of the sampling")
     parser.add_argument("--top", type=int, default=40, help="symbols to list")
     args = parser.parse_args()
-    admin = os.environ.get("TEST_DATABASE_URL")
-    if not admin:
-        raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL server")
     if not shutil.which("perf"):
         raise SystemExit("perf is missing: apt-get install linux-perf")
-    programme.ensure_wrk()
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "training"],
-                   cwd=programme.ROOT, check=True)
-    commit = programme.run(["git", "rev-parse", "--short", "HEAD"], cwd=programme.ROOT).stdout.strip()
-    name = f"bench_profile_{uuid.uuid4().hex[:12]}"
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    programme.run(["psql", admin, "-c", f'CREATE DATABASE "{name}"'])
-    folder = tempfile.mkdtemp(prefix="profile-")
-    service = None
-    try:
-        script = os.path.join(folder, "post.lua")
-        with open(script, "w") as f:
-            f.write(programme.WRK_SCRIPT)
-        programme.run([programme.BINARY, "benchmark-data"],
-                      env={**os.environ, "DATABASE_URL": url, "RUST_LOG": "warn"})
-        secret = f"profile-secret-{uuid.uuid4().hex}"
-        token = programme.token_for_coordinator(secret)
-        service = programme.Service(url, os.path.join(folder, "data"), {"JWT_SECRET": secret})
-        programme.ask(service.address, token)
-        programme.wrk(service.address, 3, script, token)  # warm up
+    with programme.coordinator_page_on_postgres("profile") as (service, folder, script, token,
+                                                               commit):
         data = os.path.join(folder, "perf.data")
         load = threading.Thread(
             target=lambda: programme.wrk(service.address, args.seconds + 4, script, token))
@@ -82,17 +59,12 @@ def main():
         load.join()
         report = programme.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol",
                                 "--stdio", "--percent-limit", "0.01"]).stdout
-    finally:
-        if service:
-            service.stop()
-        programme.run(["psql", admin, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
     rows = []
     for line in report.splitlines():
         match = re.match(r"\s+([\d.]+)%\s+\[([.k])\]\s+(.*)$", line)
         if match:
             share, level, symbol = float(match.group(1)), match.group(2), match.group(3).strip()
             rows.append((share, ("[k] " if level == "k" else "") + symbol))
-    shutil.rmtree(folder, ignore_errors=True)
     crates = collections.Counter()
     for share, symbol in rows:
         crates[crate_of(symbol)] += share

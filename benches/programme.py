@@ -22,6 +22,7 @@ wrk comes from Debian (`apt-get install wrk`); the script installs it when it is
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -296,6 +297,42 @@ def ceiling_sqlite(path, seconds):
 def token_for_coordinator(secret):
     return run([BINARY, "token", "issue", "--role", "coordinator"],
                env={**os.environ, "JWT_SECRET": secret}).stdout.strip()
+
+
+@contextlib.contextmanager
+def coordinator_page_on_postgres(prefix):
+    """For the scripts beside this one (soak, profile): builds the release binary, loads the data
+    set into a new database on $TEST_DATABASE_URL's server, starts the binary on it and warms it
+    up with the coordinator's page. Yields (service, folder, script, token, commit); stops the
+    service and drops the database afterwards."""
+    admin = os.environ.get("TEST_DATABASE_URL")
+    if not admin:
+        raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL server")
+    ensure_wrk()
+    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "training"],
+                   cwd=ROOT, check=True)
+    commit = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
+    name = f"bench_{prefix}_{uuid.uuid4().hex[:12]}"
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    run(["psql", admin, "-c", f'CREATE DATABASE "{name}"'])
+    folder = tempfile.mkdtemp(prefix=f"{prefix}-")
+    service = None
+    try:
+        script = os.path.join(folder, "post.lua")
+        with open(script, "w") as f:
+            f.write(WRK_SCRIPT)
+        run([BINARY, "benchmark-data"], env={**os.environ, "DATABASE_URL": url, "RUST_LOG": "warn"})
+        secret = f"{prefix}-secret-{uuid.uuid4().hex}"
+        token = token_for_coordinator(secret)
+        service = Service(url, os.path.join(folder, "data"), {"JWT_SECRET": secret})
+        ask(service.address, token)
+        wrk(service.address, 5, script, token)  # warm up
+        yield service, folder, script, token, commit
+    finally:
+        if service:
+            service.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        run(["psql", admin, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
 
 
 def measure_database(kind, database_url, seconds, script, sqlite_path=None):

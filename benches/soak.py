@@ -13,12 +13,8 @@ repository's root:
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import programme  # noqa: E402  (the service, wrk and the data set are the programme benchmark's)
@@ -28,29 +24,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=30, help="length of the paced load")
     args = parser.parse_args()
-    admin = os.environ.get("TEST_DATABASE_URL")
-    if not admin:
-        raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL server")
-    programme.ensure_wrk()
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "training"],
-                   cwd=programme.ROOT, check=True)
-    commit = programme.run(["git", "rev-parse", "--short", "HEAD"], cwd=programme.ROOT).stdout.strip()
-    name = f"bench_soak_{uuid.uuid4().hex[:12]}"
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    programme.run(["psql", admin, "-c", f'CREATE DATABASE "{name}"'])
-    folder = tempfile.mkdtemp(prefix="soak-")
-    service = None
-    try:
-        script = os.path.join(folder, "post.lua")
-        with open(script, "w") as f:
-            f.write(programme.WRK_SCRIPT)
-        programme.run([programme.BINARY, "benchmark-data"],
-                      env={**os.environ, "DATABASE_URL": url, "RUST_LOG": "warn"})
-        secret = f"soak-secret-{uuid.uuid4().hex}"
-        token = programme.token_for_coordinator(secret)
-        service = programme.Service(url, os.path.join(folder, "data"), {"JWT_SECRET": secret})
-        programme.ask(service.address, token)
-        programme.wrk(service.address, 5, script, token)  # warm up
+    with programme.coordinator_page_on_postgres("soak") as (service, _, script, token, commit):
         peak, _, _ = programme.wrk(service.address, 20, script, token)
         rate = peak / 2
         lines = [
@@ -70,11 +44,6 @@ def main():
             print(lines[-1], file=sys.stderr, flush=True)
         lines.append("")
         lines.append(f"Peak resident memory (VmHWM) over the run: {service.peak_memory_mib():.1f} MiB.")
-    finally:
-        if service:
-            service.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-        programme.run(["psql", admin, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
     table = "\n".join(lines) + "\n"
     print(table)
     with open(os.path.join(programme.TARGET, "soak.md"), "w") as out:
