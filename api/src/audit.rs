@@ -182,6 +182,34 @@ pub async fn record_change(
     record_event(txn, actor, action, record_type, ids, None, at).await
 }
 
+/// `record_change` for many actors at once (bookings made together), in one statement.
+pub async fn record_changes(
+    txn: &impl ConnectionTrait,
+    action: &'static str,
+    record_type: &'static str,
+    changes: &[(&Actor, Uuid)],
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows = changes.iter().map(|(actor, id)| {
+        row(
+            actor,
+            action,
+            record_type,
+            &[*id],
+            Outcome::Allowed,
+            None,
+            at,
+        )
+    });
+    audit_event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
 /// Records what an actor did, with details such as a batch's counts (never personal data: the
 /// trail is read by more people than the records it points at).
 pub async fn record_event(

@@ -146,16 +146,26 @@ impl Live {
         if !self.through_database {
             return Ok(());
         }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        // One statement however many changes: `SELECT pg_notify($1, $2), pg_notify($1, $3), …`
+        // (PostgreSQL evaluates them in order; each payload stays one change, well below the
+        // limit of 8000 bytes).
+        let mut values = vec![sea_orm::Value::from(CHANNEL)];
+        let mut calls = Vec::with_capacity(changes.len());
         for change in changes {
             let payload = serde_json::to_string(change)
                 .map_err(|error| DbErr::Custom(format!("live change: {error}")))?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            ))
-            .await?;
+            values.push(payload.into());
+            calls.push(format!("pg_notify($1, ${})", values.len()));
         }
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT {}", calls.join(", ")),
+            values,
+        ))
+        .await?;
         Ok(())
     }
 

@@ -115,6 +115,7 @@ impl Application {
                 protections: Arc::default(),
             },
             erasure_log: Arc::from(settings.erasure_log_path()),
+            bookings: db::booking_queue::BookingQueue::new(db.clone(), live.clone()),
             db,
             live,
             public_url,

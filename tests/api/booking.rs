@@ -58,6 +58,12 @@ pub async fn bookable_session(app: &TestApp, capacity: i32) -> session::Model {
     .await
 }
 
+/// Another session of the same course, a month from now, with ten seats.
+async fn a_month_later(app: &TestApp, session: &session::Model) -> session::Model {
+    let starts = Utc::now() + Duration::days(30);
+    insert_session(&app.db, session.course_id, None, starts, 10).await
+}
+
 pub fn global_session(session: &session::Model) -> String {
     SessionId(session.id).to_global()
 }
@@ -238,6 +244,154 @@ async fn a_hundred_concurrent_bookings_fill_ten_seats_and_queue_ninety() {
         .filter(|e| e.status == EnrolmentStatus::Confirmed)
         .count();
     assert_eq!((stored.len(), seated), (100, 10));
+}
+
+/// Bookings that arrive while the session is locked wait in the process and are then made
+/// together, in one transaction, by the rules of one booking at a time.
+#[tokio::test]
+async fn bookings_that_arrive_together_are_made_together_by_the_same_rules() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let session = bookable_session(&app, 3).await;
+    let other = a_month_later(&app, &session).await;
+    let mut mayors = Vec::new();
+    for _ in 0..6 {
+        mayors.push(insert_participant(&app.db).await.id);
+    }
+    let mut councillor: participant::ActiveModel = insert_participant(&app.db).await.into();
+    councillor.role = Set(ParticipantRole::CouncilMember);
+    let councillor = councillor.update(&app.db).await.unwrap().id;
+    let elsewhere = insert_participant(&app.db).await.id;
+    insert_enrolment(&app.db, other.id, elsewhere, EnrolmentStatus::Confirmed).await;
+    let staff = app.token(Role::Coordinator);
+    let target = global_session(&session);
+
+    // Each request: a token, its input, and what it must be answered.
+    let mut requests = Vec::new();
+    // With keys on PostgreSQL only: on SQLite claiming a key is a write, which the held lock
+    // would keep from reaching the queue in order.
+    let keyed = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    for (index, mayor) in mayors.iter().enumerate() {
+        let key = keyed.then(|| format!("samen-{index}"));
+        requests.push((
+            app.participant_token(*mayor),
+            json!({ "input": { "sessionId": target, "idempotencyKey": key } }),
+            "",
+        ));
+    }
+    // Twice in the same group (the first booking goes alone: it waits for the lock).
+    requests.push((
+        app.participant_token(mayors[1]),
+        json!({ "input": { "sessionId": target } }),
+        "ALREADY_ENROLLED",
+    ));
+    requests.push((
+        app.participant_token(councillor),
+        json!({ "input": { "sessionId": target } }),
+        "NOT_ELIGIBLE",
+    ));
+    requests.push((
+        app.participant_token(elsewhere),
+        json!({ "input": { "sessionId": target } }),
+        "ALREADY_ENROLLED_IN_COURSE",
+    ));
+    requests.push((
+        staff.clone(),
+        json!({ "input": { "sessionId": target,
+                           "participantId": ParticipantId(Uuid::new_v4()).to_global() } }),
+        "NOT_FOUND",
+    ));
+    let expected = requests.clone();
+
+    // Hold the session's lock (on SQLite the write lock) while they arrive.
+    let holder = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::Capacity,
+            sea_orm::sea_query::Expr::col(session::Column::Capacity),
+        )
+        .filter(session::Column::Id.eq(session.id))
+        .exec(&holder)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (token, variables, _) in requests {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.graphql_as(&token, BOOK, variables).await
+        }));
+        // In this order: the first waits for the lock, the others behind it in the process.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    holder.commit().await.unwrap();
+
+    let mut confirmed = 0;
+    let mut places = BTreeSet::new();
+    for (task, (_, _, refusal)) in tasks.into_iter().zip(&expected) {
+        let body = task.await.unwrap();
+        let answer = &body["data"]["bookSeat"];
+        if refusal.is_empty() {
+            assert_eq!(answer["userErrors"], json!([]), "{body}");
+            match answer["status"].as_str() {
+                Some("CONFIRMED") => confirmed += 1,
+                Some("WAITLISTED") => {
+                    places.insert(answer["waitingListPlace"].as_i64().unwrap());
+                }
+                _ => panic!("unexpected answer {body}"),
+            }
+        } else {
+            assert_eq!(user_error(answer), *refusal, "{body}");
+            assert_eq!(answer["enrolment"], Value::Null);
+        }
+    }
+    assert_eq!(confirmed, 3);
+    assert_eq!(places, (1..=3).collect::<BTreeSet<_>>());
+
+    // Written: the six bookings, each with its history, its message and its audit row.
+    let stored = enrolments_of(&app, &session).await;
+    assert_eq!(stored.len(), 6);
+    let made: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
+    let history = enrolment_change::Entity::find()
+        .filter(enrolment_change::Column::EnrolmentId.is_in(made.clone()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 6);
+    let messages = outbox_event::Entity::find()
+        .filter(outbox_event::Column::AggregateId.is_in(made.clone()))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(messages, 6);
+    let audited = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("bookSeat"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let actors: BTreeSet<&str> = audited.iter().map(|a| a.actor.as_str()).collect();
+    assert_eq!(actors.len(), 6, "each booking audited as its own caller");
+    // Made together: after the first, the five waiting ones share one transaction's time.
+    let moments: BTreeSet<_> = stored.iter().map(|e| e.created_at).collect();
+    assert!(
+        moments.len() < 6,
+        "the waiting bookings were made one by one"
+    );
+    let queue: BTreeSet<_> = stored.iter().filter_map(|e| e.queue_number).collect();
+    assert_eq!(queue.len(), 3, "distinct arrival numbers");
+
+    // The keyed ones replay their answers.
+    for (index, mayor) in mayors.iter().enumerate().filter(|_| keyed) {
+        let again = app
+            .data_as(
+                &app.participant_token(*mayor),
+                BOOK,
+                json!({ "input": { "sessionId": target, "idempotencyKey": format!("samen-{index}") } }),
+            )
+            .await;
+        assert_eq!(again["bookSeat"]["replayed"], true, "{again}");
+        assert_eq!(again["bookSeat"]["userErrors"], json!([]));
+    }
+    assert_eq!(enrolments_of(&app, &session).await.len(), 6);
 }
 
 #[tokio::test]
@@ -862,14 +1016,7 @@ fn book_input_hash(session: &str) -> String {
 async fn a_retried_booking_with_its_idempotency_key_changes_nothing() {
     let app = spawn_app().await;
     let session = bookable_session(&app, 10).await;
-    let other = insert_session(
-        &app.db,
-        session.course_id,
-        None,
-        Utc::now() + Duration::days(30),
-        10,
-    )
-    .await;
+    let other = a_month_later(&app, &session).await;
     let mayor = insert_participant(&app.db).await;
     let token = app.participant_token(mayor.id);
     let input = |session: &session::Model, id: &str| json!({ "input": { "sessionId": global_session(session), "idempotencyKey": "boeking-1", "clientMutationId": id } });

@@ -97,10 +97,20 @@ impl Change<'_> {
     /// again once the lock is held, so the changes of one session are recorded in the order in
     /// which they were made, and the rules see the time they apply at.
     async fn lock_session(&mut self, id: Uuid, field: &str) -> Result<session::Model, TxError> {
+        self.lock_session_raising(id, 1, field).await
+    }
+
+    /// `lock_session`, raising the version by `by`: bookings made together take a number each.
+    pub(super) async fn lock_session_raising(
+        &mut self,
+        id: Uuid,
+        by: i64,
+        field: &str,
+    ) -> Result<session::Model, TxError> {
         let lock = session::Entity::update_many()
             .col_expr(
                 session::Column::AvailabilityVersion,
-                Expr::col(session::Column::AvailabilityVersion).add(1),
+                Expr::col(session::Column::AvailabilityVersion).add(by),
             )
             .filter(session::Column::Id.eq(id));
         let locked = update_and_read(self.txn, lock, id)
@@ -127,7 +137,7 @@ impl Change<'_> {
         }
     }
 
-    async fn course(&self, id: Uuid) -> Result<course::Model, TxError> {
+    pub(super) async fn course(&self, id: Uuid) -> Result<course::Model, TxError> {
         course::Entity::find_by_id(id)
             .one(self.txn)
             .await?
@@ -237,7 +247,7 @@ impl Change<'_> {
         })
         .exec_without_returning(self.txn)
         .await?;
-        crate::sync::feed::record_scope(self.txn, id, enrolment_id).await?;
+        crate::sync::feed::record_scope(self.txn, id).await?;
         crate::sync::webhooks::queue(self.txn, id, enrolment_id, self.now).await?;
         self.live.push(LiveChange::Enrolment {
             id: enrolment_id,
@@ -325,7 +335,10 @@ impl Change<'_> {
 
     /// Gives freed seats to the waiting list, first come first served, while booking is open;
     /// returns the session's seats as they then stand.
-    async fn promote_waiting(&mut self, session: &session::Model) -> Result<SeatCounts, DbErr> {
+    pub(super) async fn promote_waiting(
+        &mut self,
+        session: &session::Model,
+    ) -> Result<SeatCounts, DbErr> {
         let seats = self.seats(session.id).await?;
         if !rules::may_promote(session, self.now) {
             return Ok(seats);
@@ -376,7 +389,7 @@ impl Change<'_> {
     }
 
     /// Notes the session's seats, already counted in this transaction.
-    fn announce(&mut self, session: &session::Model, seats: SeatCounts) {
+    pub(super) fn announce(&mut self, session: &session::Model, seats: SeatCounts) {
         self.live.push(LiveChange::Availability(Availability {
             session_id: session.id,
             version: session.availability_version,
@@ -398,18 +411,7 @@ pub async fn book(
         .lock_session(request.session_id, "input.sessionId")
         .await?;
     let course = change.course(session.course_id).await?;
-    let published = course.status == entity::enums::CourseStatus::Published;
-    if !published && !request.sees_unpublished {
-        return Err(Refusal::not_found("session", "input.sessionId").into());
-    }
-    rules::check_booking_window(&session, change.now)?;
-    if !published {
-        return Err(Refusal::new(
-            UserErrorCode::BookingClosed,
-            "this course is not open for booking",
-        )
-        .into());
-    }
+    may_book(&session, &course, request.sees_unpublished, change.now)?;
     let participant = match &request.booker {
         Booker::Myself(id) => lock_participant(change.txn, *id, None).await?,
         Booker::Existing(id) => {
@@ -438,31 +440,12 @@ pub async fn book(
             moved_from_id: None,
         })
         .await?;
-    let kind = if waitlisted {
-        EnrolmentChangeKind::Waitlisted
-    } else {
-        EnrolmentChangeKind::Booked
-    };
+    let kind = booked_kind(status);
     change
         .history(id, 1, kind, None, status, request.reason.as_deref())
         .await?;
-    let topic = if waitlisted {
-        "enrolment.waitlisted"
-    } else {
-        "enrolment.confirmed"
-    };
-    change
-        .outbox(
-            topic,
-            id,
-            json!({
-                "enrolmentId": id,
-                "sessionId": session.id,
-                "participantId": participant.id,
-                "waitingListPlace": place,
-            }),
-        )
-        .await?;
+    let (topic, payload) = booked_message(id, session.id, participant.id, place);
+    change.outbox(topic, id, payload).await?;
     change.audit("bookSeat", &[id]).await?;
     let joined = SeatCounts {
         taken: seats.taken + i64::from(!waitlisted),
@@ -481,6 +464,36 @@ pub async fn book(
             },
         )
         .await
+}
+
+/// How a new booking's history begins.
+pub(super) fn booked_kind(status: EnrolmentStatus) -> EnrolmentChangeKind {
+    if status == EnrolmentStatus::Waitlisted {
+        EnrolmentChangeKind::Waitlisted
+    } else {
+        EnrolmentChangeKind::Booked
+    }
+}
+
+/// The message a new booking sends: a seat, or a place on the waiting list (`place`).
+pub(super) fn booked_message(
+    enrolment_id: Uuid,
+    session_id: Uuid,
+    participant_id: Uuid,
+    place: Option<i64>,
+) -> (&'static str, serde_json::Value) {
+    let topic = if place.is_some() {
+        "enrolment.waitlisted"
+    } else {
+        "enrolment.confirmed"
+    };
+    let payload = json!({
+        "enrolmentId": enrolment_id,
+        "sessionId": session_id,
+        "participantId": participant_id,
+        "waitingListPlace": place,
+    });
+    (topic, payload)
 }
 
 /// Cancels a seat or a waiting-list place; a freed seat goes to the first person waiting.
@@ -986,19 +999,62 @@ fn participant_exists() -> TxError {
     .into()
 }
 
+/// Whether the session takes bookings now, from a caller who may or may not see unpublished
+/// courses (for those who may not, a draft's sessions do not exist).
+pub(super) fn may_book(
+    session: &session::Model,
+    course: &course::Model,
+    sees_unpublished: bool,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    let published = course.status == entity::enums::CourseStatus::Published;
+    if !published && !sees_unpublished {
+        return Err(Refusal::not_found("session", "input.sessionId"));
+    }
+    rules::check_booking_window(session, now)?;
+    if !published {
+        return Err(Refusal::new(
+            UserErrorCode::BookingClosed,
+            "this course is not open for booking",
+        ));
+    }
+    Ok(())
+}
+
+/// The roles a course is meant for (none: everyone).
+pub(super) async fn audience(
+    txn: &DatabaseTransaction,
+    course: &course::Model,
+) -> Result<Vec<ParticipantRole>, DbErr> {
+    Ok(course_audience_role::Entity::find()
+        .filter(course_audience_role::Column::CourseId.eq(course.id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| r.role)
+        .collect())
+}
+
 async fn check_eligibility(
     txn: &DatabaseTransaction,
     course: &course::Model,
     participant: &participant::Model,
     request: &BookRequest,
 ) -> Result<(), TxError> {
-    let roles: Vec<ParticipantRole> = course_audience_role::Entity::find()
-        .filter(course_audience_role::Column::CourseId.eq(course.id))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|r| r.role)
-        .collect();
+    Ok(eligible(
+        &audience(txn, course).await?,
+        participant,
+        request,
+    )?)
+}
+
+/// Whether the course is meant for the participant, or staff book them outside its audience
+/// with a reason.
+pub(super) fn eligible(
+    roles: &[ParticipantRole],
+    participant: &participant::Model,
+    request: &BookRequest,
+) -> Result<(), Refusal> {
     if roles.is_empty() || roles.contains(&participant.role) {
         return Ok(());
     }
@@ -1006,30 +1062,27 @@ async fn check_eligibility(
         return Err(Refusal::new(
             UserErrorCode::NotEligible,
             "this course is not meant for the participant's role",
-        )
-        .into());
+        ));
     }
     if request.reason.is_none() {
         return Err(Refusal::new(
             UserErrorCode::ReasonRequired,
             "give a reason for booking outside the course's audience",
         )
-        .at("input.reason")
-        .into());
+        .at("input.reason"));
     }
     Ok(())
 }
 
-/// One active enrolment per participant and session, and unless the course allows more, one
-/// per course (an attended session counts; a no-show or a cancellation does not).
-async fn check_not_enrolled(
+/// The enrolments that count against booking another session of the course, of these
+/// participants.
+pub(super) async fn held_in_course(
     txn: &DatabaseTransaction,
     course: &course::Model,
-    session_id: Uuid,
-    participant_id: Uuid,
-) -> Result<(), TxError> {
-    let held = enrolment::Entity::find()
-        .filter(enrolment::Column::ParticipantId.eq(participant_id))
+    participant_ids: Vec<Uuid>,
+) -> Result<Vec<enrolment::Model>, DbErr> {
+    enrolment::Entity::find()
+        .filter(enrolment::Column::ParticipantId.is_in(participant_ids))
         .filter(enrolment::Column::Status.is_in([
             EnrolmentStatus::Confirmed,
             EnrolmentStatus::Waitlisted,
@@ -1045,20 +1098,42 @@ async fn check_not_enrolled(
             ),
         )
         .all(txn)
-        .await?;
-    if held.iter().any(|e| e.session_id == session_id) {
-        return Err(Refusal::new(
-            UserErrorCode::AlreadyEnrolled,
-            "already enrolled in this session",
-        )
-        .into());
+        .await
+}
+
+/// One active enrolment per participant and session, and unless the course allows more, one
+/// per course (an attended session counts; a no-show or a cancellation does not).
+async fn check_not_enrolled(
+    txn: &DatabaseTransaction,
+    course: &course::Model,
+    session_id: Uuid,
+    participant_id: Uuid,
+) -> Result<(), TxError> {
+    let held = held_in_course(txn, course, vec![participant_id]).await?;
+    Ok(not_enrolled(course, session_id, held.iter())?)
+}
+
+/// `check_not_enrolled` for one participant's enrolments in the course.
+pub(super) fn not_enrolled<'e>(
+    course: &course::Model,
+    session_id: Uuid,
+    mut held: impl Iterator<Item = &'e enrolment::Model>,
+) -> Result<(), Refusal> {
+    let mut any = false;
+    for enrolment in held.by_ref() {
+        if enrolment.session_id == session_id {
+            return Err(Refusal::new(
+                UserErrorCode::AlreadyEnrolled,
+                "already enrolled in this session",
+            ));
+        }
+        any = true;
     }
-    if !course.allow_repeat_enrolment && !held.is_empty() {
+    if !course.allow_repeat_enrolment && any {
         return Err(Refusal::new(
             UserErrorCode::AlreadyEnrolledInCourse,
             "already enrolled in, or took, another session of this course",
-        )
-        .into());
+        ));
     }
     Ok(())
 }

@@ -2,11 +2,14 @@
 //! must hear, and the answer that is stored for idempotent replays.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::transaction::TxError;
+use super::{
+    idempotency,
+    transaction::{self, TxError, TxFuture},
+};
 use crate::{
     audit,
     auth::Actor,
@@ -94,6 +97,37 @@ impl<'a> Change<'a> {
         outcome.live = self.live;
         Ok(outcome)
     }
+}
+
+/// Runs one change in its transaction (retried after a transient conflict), storing its answer
+/// for its idempotency key, when it has one, in the same transaction. `work` may run more than
+/// once, so it must do nothing but its transaction.
+pub async fn commit<F>(
+    db: &DatabaseConnection,
+    live: &Live,
+    actor: Actor,
+    claimed: Option<Uuid>,
+    mut work: F,
+) -> Result<Outcome, TxError>
+where
+    F: for<'t> FnMut(Change<'t>, Live) -> TxFuture<'t, Outcome> + Send,
+{
+    transaction::write(db, |txn: &DatabaseTransaction| {
+        let made = work(Change::new(txn, actor.clone()), live.clone());
+        Box::pin(async move {
+            let outcome = made.await?;
+            if let Some(id) = claimed {
+                let answer =
+                    serde_json::to_string(&outcome).map_err(|e| DbErr::Custom(e.to_string()))?;
+                // Another request took the key over (our lease ran out): it does the work.
+                if !idempotency::complete(txn, id, &answer).await? {
+                    return Err(TxError::Busy);
+                }
+            }
+            Ok(outcome)
+        })
+    })
+    .await
 }
 
 /// Runs an UPDATE of one row (by `id`, which `update` filters on) and reads the row back in the

@@ -168,6 +168,35 @@ pub async fn complete(db: &impl ConnectionTrait, id: Uuid, response: &str) -> Re
     Ok(stored.rows_affected == 1)
 }
 
+/// `complete` for many keys (key id, answer) in one statement; false unless every one of them
+/// was still ours.
+pub async fn complete_many(
+    db: &impl ConnectionTrait,
+    answers: &[(Uuid, String)],
+) -> Result<bool, DbErr> {
+    let Some(((first, first_answer), rest)) = answers.split_first() else {
+        return Ok(true);
+    };
+    let mut response = Expr::case(
+        idempotency_key::Column::Id.eq(*first),
+        first_answer.as_str(),
+    );
+    for (id, answer) in rest {
+        response = response.case(idempotency_key::Column::Id.eq(*id), answer.as_str());
+    }
+    let stored = idempotency_key::Entity::update_many()
+        .col_expr(
+            idempotency_key::Column::State,
+            Expr::value(IdempotencyState::Completed),
+        )
+        .col_expr(idempotency_key::Column::Response, response.into())
+        .filter(idempotency_key::Column::Id.is_in(answers.iter().map(|(id, _)| *id)))
+        .filter(idempotency_key::Column::State.eq(IdempotencyState::InProgress))
+        .exec(db)
+        .await?;
+    Ok(stored.rows_affected == answers.len() as u64)
+}
+
 /// Gives a claimed key up after a failure that may pass, so a retry can run the work.
 pub async fn release(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     idempotency_key::Entity::delete_many()

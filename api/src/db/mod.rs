@@ -4,6 +4,8 @@ pub mod actors;
 pub mod api_key;
 pub mod audit;
 pub mod booking;
+pub mod booking_queue;
+pub mod booking_together;
 pub mod calendar;
 pub mod change;
 pub mod course;

@@ -34,14 +34,27 @@ pub type TxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, TxError>> + Sen
 
 /// Runs `work` in a write transaction and commits it; on a transient conflict, rolls back and
 /// runs it again. `work` must do nothing outside the transaction, since it may run more than once.
-pub async fn write<T, F>(db: &DatabaseConnection, mut work: F) -> Result<T, TxError>
+pub async fn write<T, F>(db: &DatabaseConnection, work: F) -> Result<T, TxError>
+where
+    F: for<'a> FnMut(&'a DatabaseTransaction) -> TxFuture<'a, T>,
+{
+    write_if(db, work, |_| true).await
+}
+
+/// `write`, committing only when `keep` says the value is worth it (otherwise the transaction
+/// is rolled back and the value returned all the same).
+pub async fn write_if<T, F>(
+    db: &DatabaseConnection,
+    mut work: F,
+    keep: fn(&T) -> bool,
+) -> Result<T, TxError>
 where
     F: for<'a> FnMut(&'a DatabaseTransaction) -> TxFuture<'a, T>,
 {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match attempt_once(db, &mut work).await {
+        match attempt_once(db, &mut work, keep).await {
             Err(TxError::Db(error)) if is_transient(&error) => {
                 if attempt >= ATTEMPTS {
                     tracing::warn!(attempts = attempt, error = %error, "a write kept conflicting");
@@ -54,7 +67,11 @@ where
     }
 }
 
-async fn attempt_once<T, F>(db: &DatabaseConnection, work: &mut F) -> Result<T, TxError>
+async fn attempt_once<T, F>(
+    db: &DatabaseConnection,
+    work: &mut F,
+    keep: fn(&T) -> bool,
+) -> Result<T, TxError>
 where
     F: for<'a> FnMut(&'a DatabaseTransaction) -> TxFuture<'a, T>,
 {
@@ -67,8 +84,12 @@ where
         })
         .await?;
     match work(&txn).await {
-        Ok(value) => {
+        Ok(value) if keep(&value) => {
             txn.commit().await?;
+            Ok(value)
+        }
+        Ok(value) => {
+            txn.rollback().await?;
             Ok(value)
         }
         Err(error) => {

@@ -18,6 +18,8 @@ use crate::{
 pub struct Services {
     pub db: DatabaseConnection,
     pub live: Live,
+    /// Bookings of a session that arrive together are made together.
+    pub bookings: crate::db::booking_queue::BookingQueue,
     pub idempotency: IdempotencySettings,
     /// Where clients reach the service, for links it hands out (calendar feeds).
     pub public_url: Arc<str>,
@@ -54,6 +56,7 @@ pub struct RequestData {
     pub viewer: Viewer,
     pub db: DatabaseConnection,
     pub live: Live,
+    pub bookings: crate::db::booking_queue::BookingQueue,
     pub idempotency: IdempotencySettings,
     pub public_url: Arc<str>,
     pub feed_retention: chrono::Duration,
@@ -73,6 +76,7 @@ impl RequestData {
             viewer,
             db: services.db.clone(),
             live: services.live.clone(),
+            bookings: services.bookings.clone(),
             idempotency: services.idempotency,
             public_url: services.public_url.clone(),
             feed_retention: services.feed_retention,

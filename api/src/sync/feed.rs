@@ -108,19 +108,27 @@ pub struct FeedPage {
 pub(crate) use crate::db::statement;
 
 /// Records which sources' scope a change falls in: those that know its participant now.
-pub async fn record_scope(
-    txn: &impl ConnectionTrait,
-    change_id: Uuid,
-    enrolment_id: Uuid,
-) -> Result<(), DbErr> {
+pub async fn record_scope(txn: &impl ConnectionTrait, change_id: Uuid) -> Result<(), DbErr> {
+    record_scopes(txn, &[change_id]).await
+}
+
+/// `record_scope` for many changes in one statement.
+pub async fn record_scopes(txn: &impl ConnectionTrait, change_ids: &[Uuid]) -> Result<(), DbErr> {
+    if change_ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=change_ids.len()).map(|n| format!("${n}")).collect();
     txn.execute_raw(statement(
         txn,
-        "INSERT INTO enrolment_change_sources (change_id, source, xact, position) \
-         SELECT c.id, x.source, c.xact, c.position FROM enrolment_changes c \
-         JOIN enrolments e ON e.id = $2 \
-         JOIN external_ids x ON x.record_type = 'PARTICIPANT' AND x.record_id = e.participant_id \
-         WHERE c.id = $1",
-        vec![change_id.into(), enrolment_id.into()],
+        &format!(
+            "INSERT INTO enrolment_change_sources (change_id, source, xact, position) \
+             SELECT c.id, x.source, c.xact, c.position FROM enrolment_changes c \
+             JOIN enrolments e ON e.id = c.enrolment_id \
+             JOIN external_ids x ON x.record_type = 'PARTICIPANT' AND x.record_id = e.participant_id \
+             WHERE c.id IN ({})",
+            placeholders.join(", ")
+        ),
+        change_ids.iter().map(|id| (*id).into()).collect(),
     ))
     .await?;
     Ok(())

@@ -4,10 +4,16 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Simpl
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MutationOptions, MutationResult, parse_id as id, perform_checked, require_staff};
+use super::{
+    MutationOptions, MutationResult, Performed, parse_id as id, perform_checked, perform_with,
+    require_staff,
+};
 use crate::{
     auth::{Role, Viewer, policy},
-    db::booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
+    db::{
+        booking::{self, BookRequest, Booker, CancelledBy, NewParticipant},
+        booking_together::Job,
+    },
     domain::{
         booking::{Refusal, UserErrorCode, reason},
         email::EmailAddress,
@@ -16,7 +22,7 @@ use crate::{
     },
     error::{ApiError, FieldResult},
     graphql::{
-        context::viewer,
+        context::{request_data, viewer},
         types::{Enrolment, enums::EnrolmentStatus, enums::ParticipantRole, load_enrolment},
     },
     sync::external_ids::{MAX_EXTERNAL_ID, Source, source_of},
@@ -328,17 +334,37 @@ impl BookingMutation {
         input: BookSeatInput,
     ) -> FieldResult<BookSeatPayload> {
         let key = input.options.idempotency_key.as_deref();
-        let performed = perform_checked(
-            ctx,
-            "bookSeat",
-            key,
-            &input,
-            book_request(viewer(ctx)?, &input)?,
-            move |change, live, request| {
-                Box::pin(async move { booking::book(change, &live, &request).await })
-            },
-        )
-        .await?;
+        let performed = match book_request(viewer(ctx)?, &input)? {
+            Err(refusal) => Performed::refused(refusal),
+            // Someone who exists: made together with the session's other bookings of the moment.
+            Ok(request) if !matches!(request.booker, Booker::New(_)) => {
+                let queue = request_data(ctx)?.bookings.clone();
+                perform_with(ctx, "bookSeat", key, &input, move |actor, claimed| {
+                    Box::pin(async move {
+                        let job = Job {
+                            request,
+                            actor,
+                            claimed,
+                        };
+                        queue.book(job).await
+                    })
+                })
+                .await?
+            }
+            checked @ Ok(_) => {
+                perform_checked(
+                    ctx,
+                    "bookSeat",
+                    key,
+                    &input,
+                    checked,
+                    move |change, live, request| {
+                        Box::pin(async move { booking::book(change, &live, &request).await })
+                    },
+                )
+                .await?
+            }
+        };
         Ok(BookSeatPayload {
             result: performed.result(input.options.client_mutation_id),
             status: performed.made().and_then(|o| o.status).map(Into::into),

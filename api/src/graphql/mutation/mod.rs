@@ -21,7 +21,8 @@ mod webhooks;
 
 use async_graphql::{Context, InputObject, MergedObject, SimpleObject};
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -29,6 +30,7 @@ use crate::{
     auth::{Actor, Viewer, policy},
     db::{
         booking::{Change, Outcome},
+        change,
         idempotency::{self, Claim, KeyRequest},
         loaders,
         transaction::{self, TxError, TxFuture},
@@ -208,11 +210,32 @@ pub async fn perform<I, F>(
     operation: &'static str,
     key: Option<&str>,
     input: &I,
-    mut work: F,
+    work: F,
 ) -> FieldResult<Performed>
 where
     I: Serialize,
     F: for<'a> FnMut(Change<'a>, Live) -> TxFuture<'a, Outcome> + Send + 'static,
+{
+    let data = request_data(ctx)?;
+    let (db, live) = (data.db.clone(), data.live.clone());
+    perform_with(ctx, operation, key, input, move |actor, claimed| {
+        Box::pin(async move { change::commit(&db, &live, actor, claimed, work).await })
+    })
+    .await
+}
+
+/// `perform`, where `run` makes the change, given its actor and claimed key: it commits the
+/// key's answer with the change, and delivers live changes it hands back in the outcome.
+pub async fn perform_with<I, R>(
+    ctx: &Context<'_>,
+    operation: &'static str,
+    key: Option<&str>,
+    input: &I,
+    run: R,
+) -> FieldResult<Performed>
+where
+    I: Serialize,
+    R: FnOnce(Actor, Option<Uuid>) -> BoxFuture<'static, Result<Outcome, TxError>> + Send + 'static,
 {
     let data = request_data(ctx)?;
     let actor = actor(ctx)?;
@@ -266,23 +289,7 @@ where
     let db = data.db.clone();
     let live = data.live.clone();
     let finished = tokio::spawn(async move {
-        let result = transaction::write(&db, |txn: &DatabaseTransaction| {
-            let change = Change::new(txn, actor.clone());
-            let made = work(change, live.clone());
-            Box::pin(async move {
-                let outcome = made.await?;
-                if let Some(id) = claimed {
-                    let answer = serde_json::to_string(&outcome)
-                        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-                    // Another request took the key over (our lease ran out): it does the work.
-                    if !idempotency::complete(txn, id, &answer).await? {
-                        return Err(TxError::Busy);
-                    }
-                }
-                Ok(outcome)
-            })
-        })
-        .await;
+        let result = run(actor, claimed).await;
         settle(&db, &live, claimed, result).await
     })
     .await;

@@ -34,39 +34,89 @@ pub async fn queue(
     enrolment_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let events = deliveries(txn, &[(change_id, enrolment_id)], now).await?;
+    outbox::add(txn, events, now).await?;
+    Ok(())
+}
+
+/// The deliveries of these changes (change id, enrolment id), for the outbox: one statement
+/// while no endpoint is active, two otherwise, however many changes.
+pub async fn deliveries(
+    txn: &impl ConnectionTrait,
+    changes: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+) -> Result<Vec<NewEvent<'static>>, DbErr> {
     #[derive(FromQueryResult)]
     struct Endpoint {
         id: Uuid,
         topics: String,
+        source: Option<String>,
     }
-    let endpoints = Endpoint::find_by_statement(statement(
+    #[derive(FromQueryResult)]
+    struct InScope {
+        change_id: Uuid,
+        source: String,
+    }
+    let endpoints: Vec<Endpoint> = Endpoint::find_by_statement(statement(
         txn,
-        "SELECT w.id, w.topics FROM webhook_endpoints w WHERE w.active AND (w.source IS NULL \
-         OR w.source IN (SELECT s.source FROM enrolment_change_sources s WHERE s.change_id = $1))",
-        vec![Value::from(change_id)],
+        "SELECT w.id, w.topics, w.source FROM webhook_endpoints w WHERE w.active",
+        vec![],
     ))
     .all(txn)
-    .await?;
-    let events: Vec<NewEvent<'_>> = endpoints
-        .into_iter()
-        .filter(|endpoint| endpoints::hears(&endpoint.topics, ENROLMENT_CHANGED))
-        .map(|endpoint| NewEvent {
-            topic: "webhook.enrolment.changed",
-            // Deliveries wait for earlier ones of the same endpoint and enrolment, and only
-            // for those: one id for each pair.
-            aggregate_type: "Webhook",
-            aggregate_id: pair(endpoint.id, enrolment_id),
-            payload: json!({
-                "endpointId": endpoint.id,
-                "changeId": change_id,
-                "enrolmentId": enrolment_id,
-            }),
-            deliver_at: now,
-            dedupe_key: Some(format!("webhook:{}:{change_id}", endpoint.id)),
-        })
-        .collect();
-    outbox::add(txn, events, now).await?;
-    Ok(())
+    .await?
+    .into_iter()
+    .filter(|endpoint| endpoints::hears(&endpoint.topics, ENROLMENT_CHANGED))
+    .collect();
+    if endpoints.is_empty() || changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scoped = if endpoints.iter().any(|endpoint| endpoint.source.is_some()) {
+        let placeholders: Vec<String> = (1..=changes.len()).map(|n| format!("${n}")).collect();
+        InScope::find_by_statement(statement(
+            txn,
+            &format!(
+                "SELECT s.change_id, s.source FROM enrolment_change_sources s \
+                 WHERE s.change_id IN ({})",
+                placeholders.join(", ")
+            ),
+            changes
+                .iter()
+                .map(|(change, _)| Value::from(*change))
+                .collect(),
+        ))
+        .all(txn)
+        .await?
+    } else {
+        Vec::new()
+    };
+    let mut events = Vec::new();
+    for &(change_id, enrolment_id) in changes {
+        for endpoint in &endpoints {
+            let in_scope = match &endpoint.source {
+                None => true,
+                Some(source) => scoped
+                    .iter()
+                    .any(|s| s.change_id == change_id && &s.source == source),
+            };
+            if in_scope {
+                events.push(NewEvent {
+                    topic: "webhook.enrolment.changed",
+                    // Deliveries wait for earlier ones of the same endpoint and enrolment, and
+                    // only for those: one id for each pair.
+                    aggregate_type: "Webhook",
+                    aggregate_id: pair(endpoint.id, enrolment_id),
+                    payload: json!({
+                        "endpointId": endpoint.id,
+                        "changeId": change_id,
+                        "enrolmentId": enrolment_id,
+                    }),
+                    deliver_at: now,
+                    dedupe_key: Some(format!("webhook:{}:{change_id}", endpoint.id)),
+                });
+            }
+        }
+    }
+    Ok(events)
 }
 
 /// The id of an endpoint and enrolment pair, the order deliveries keep.
