@@ -7,14 +7,15 @@
 //! of the groups and within each. Other processes make their own groups: the session's lock in
 //! the database keeps them apart, as it keeps single bookings apart. Should a group fail as a
 //! whole (the database refuses something the rules did not foresee), its bookings are made one
-//! by one with `booking::book`, so none is answered with another's failure.
+//! by one with `booking::book`, so none is answered with another's failure; when the database
+//! is gone or timed out, each is told so at once instead.
 
 use std::{
     collections::{HashMap, hash_map::Entry},
     sync::{Arc, Mutex, PoisonError},
 };
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{ConnAcquireErr, DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -134,6 +135,19 @@ impl Inner {
                 self.live.committed(&made.live);
                 for (waiting, answer) in group.into_iter().zip(made.answers) {
                     let _ = waiting.answer.send(answer.map_err(TxError::Refused));
+                }
+            }
+            // Nothing to gain from one by one, and every booking would wait its turn to fail:
+            // each is answered with the outage (or the time-out) at once.
+            Err(TxError::Db(error)) if transaction::is_unreachable(&error) => {
+                let gone = || DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed);
+                for waiting in group {
+                    let _ = waiting.answer.send(Err(TxError::Db(gone())));
+                }
+            }
+            Err(TxError::Db(error)) if transaction::is_timed_out(&error) => {
+                for waiting in group {
+                    let _ = waiting.answer.send(Err(TxError::Busy));
                 }
             }
             Err(error) => {
