@@ -529,6 +529,16 @@ async fn a_question_that_cannot_be_answered_gets_a_code() {
             "REPORT_PERIOD_TOO_LONG",
         ),
         (
+            // Found by the fuzzer: in year 1 Amsterdam's local midnight is in year 0 in UTC,
+            // which PostgreSQL cannot take.
+            input("SEATS_OFFERED", &[], "QUARTER", "0001-01-02", "0002-01-01"),
+            "REPORT_PERIOD_OUT_OF_RANGE",
+        ),
+        (
+            input("SEATS_OFFERED", &[], "YEAR", "1899-12-31", "1900-01-01"),
+            "REPORT_PERIOD_OUT_OF_RANGE",
+        ),
+        (
             // Closed enums: no such measure, no municipality dimension; and no 13th month.
             input("MUNICIPALITY_SIZE", &[], "YEAR", "2026-01-01", "2026-12-31"),
             "GRAPHQL_VALIDATION_FAILED",

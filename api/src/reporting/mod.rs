@@ -171,6 +171,8 @@ pub enum QuestionError {
     ReversedPeriod,
     #[error("a report covers at most ten years")]
     PeriodTooLong,
+    #[error("a report's period lies within the years 1900 to 9999")]
+    PeriodOutOfRange,
 }
 
 impl QuestionError {
@@ -181,6 +183,7 @@ impl QuestionError {
             Self::DimensionNotApplicable => "REPORT_DIMENSION_NOT_APPLICABLE",
             Self::ReversedPeriod => "REPORT_PERIOD_REVERSED",
             Self::PeriodTooLong => "REPORT_PERIOD_TOO_LONG",
+            Self::PeriodOutOfRange => "REPORT_PERIOD_OUT_OF_RANGE",
         }
     }
 
@@ -189,7 +192,7 @@ impl QuestionError {
             Self::TooManyDimensions | Self::RepeatedDimension | Self::DimensionNotApplicable => {
                 "input.dimensions"
             }
-            Self::ReversedPeriod | Self::PeriodTooLong => "input.period",
+            Self::ReversedPeriod | Self::PeriodTooLong | Self::PeriodOutOfRange => "input.period",
         }
     }
 }
@@ -232,6 +235,12 @@ impl Question {
         }
         if self.to < self.from {
             return Err(QuestionError::ReversedPeriod);
+        }
+        // Dates far from ours cannot be turned into instants everywhere: in year 1, midnight in
+        // Amsterdam is in year 0 in UTC, which PostgreSQL refuses.
+        let within = |date: NaiveDate| (1900..=9999).contains(&date.year());
+        if !within(self.from) || !within(self.to) {
+            return Err(QuestionError::PeriodOutOfRange);
         }
         let limit = self
             .from
