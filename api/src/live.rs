@@ -146,26 +146,25 @@ impl Live {
         if !self.through_database {
             return Ok(());
         }
-        if changes.is_empty() {
-            return Ok(());
+        // One statement for up to 1000 changes: `SELECT pg_notify($1, $2), pg_notify($1, $3), …`
+        // (PostgreSQL evaluates them in order and allows 1664 entries in a select list; each
+        // payload stays one change, well below the limit of 8000 bytes).
+        for chunk in changes.chunks(1000) {
+            let mut values = vec![sea_orm::Value::from(CHANNEL)];
+            let mut calls = Vec::with_capacity(chunk.len());
+            for change in chunk {
+                let payload = serde_json::to_string(change)
+                    .map_err(|error| DbErr::Custom(format!("live change: {error}")))?;
+                values.push(payload.into());
+                calls.push(format!("pg_notify($1, ${})", values.len()));
+            }
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT {}", calls.join(", ")),
+                values,
+            ))
+            .await?;
         }
-        // One statement however many changes: `SELECT pg_notify($1, $2), pg_notify($1, $3), …`
-        // (PostgreSQL evaluates them in order; each payload stays one change, well below the
-        // limit of 8000 bytes).
-        let mut values = vec![sea_orm::Value::from(CHANNEL)];
-        let mut calls = Vec::with_capacity(changes.len());
-        for change in changes {
-            let payload = serde_json::to_string(change)
-                .map_err(|error| DbErr::Custom(format!("live change: {error}")))?;
-            values.push(payload.into());
-            calls.push(format!("pg_notify($1, ${})", values.len()));
-        }
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT {}", calls.join(", ")),
-            values,
-        ))
-        .await?;
         Ok(())
     }
 

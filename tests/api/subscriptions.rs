@@ -233,3 +233,21 @@ async fn the_replaced_subscriptions_are_deprecated_in_the_schema() {
     assert_eq!(deprecated("sessionUpdated"), Some(json!(false)));
     assert_eq!(deprecated("myEnrolmentUpdated"), Some(json!(false)));
 }
+
+/// A transaction may announce more changes than one statement can carry (cancelling a session
+/// with a long waiting list): PostgreSQL allows 1664 entries in a select list.
+#[tokio::test]
+async fn thousands_of_changes_in_one_transaction_are_announced() {
+    let app = spawn_app().await;
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&app.db);
+    let live = api::live::Live::publisher(backend);
+    let changes: Vec<_> = (0..2500)
+        .map(|_| api::live::LiveChange::Enrolment {
+            id: uuid::Uuid::new_v4(),
+            status: entity::enums::EnrolmentStatus::Cancelled,
+        })
+        .collect();
+    let txn = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
+    live.announce(&txn, &changes).await.unwrap();
+    txn.commit().await.unwrap();
+}

@@ -7,8 +7,9 @@
 //! of the groups and within each. Other processes make their own groups: the session's lock in
 //! the database keeps them apart, as it keeps single bookings apart. Should a group fail as a
 //! whole (the database refuses something the rules did not foresee), its bookings are made one
-//! by one with `booking::book`, so none is answered with another's failure; when the database
-//! is gone or timed out, each is told so at once instead.
+//! by one with `booking::book`, so none is answered with another's failure (so too when another
+//! request took one of their idempotency keys over); when the database is gone, timed out or
+//! still busy after every retry, each is told so at once instead.
 
 use std::{
     collections::{HashMap, hash_map::Entry},
@@ -127,10 +128,12 @@ impl Inner {
                 let (jobs, live) = (jobs.clone(), self.live.clone());
                 Box::pin(async move { book_together(txn, &live, &jobs).await })
             },
-            Made::any,
+            Made::to_commit,
         )
         .await;
         match made {
+            // Rolled back: their answers would be another request's to give.
+            Ok(made) if made.key_taken_over => self.make_one_by_one(group).await,
             Ok(made) => {
                 self.live.committed(&made.live);
                 for (waiting, answer) in group.into_iter().zip(made.answers) {
@@ -140,23 +143,35 @@ impl Inner {
             // Nothing to gain from one by one, and every booking would wait its turn to fail:
             // each is answered with the outage (or the time-out) at once.
             Err(TxError::Db(error)) if transaction::is_unreachable(&error) => {
+                tracing::warn!(error = %error, bookings = group.len(), "bookings made together could not reach the database");
                 let gone = || DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed);
                 for waiting in group {
                     let _ = waiting.answer.send(Err(TxError::Db(gone())));
                 }
             }
+            // Still conflicting after every retry (or out of time): one by one, each would
+            // wait as long again; the caller may try again (TRY_AGAIN).
+            Err(TxError::Busy) => Self::answer_busy(group),
             Err(TxError::Db(error)) if transaction::is_timed_out(&error) => {
-                for waiting in group {
-                    let _ = waiting.answer.send(Err(TxError::Busy));
-                }
+                Self::answer_busy(group);
             }
             Err(error) => {
                 tracing::warn!(error = %error, bookings = group.len(), "bookings made together failed; making them one by one");
-                for waiting in group {
-                    let answer = self.make_alone(waiting.job).await;
-                    let _ = waiting.answer.send(answer);
-                }
+                self.make_one_by_one(group).await;
             }
+        }
+    }
+
+    fn answer_busy(group: Vec<Waiting>) {
+        for waiting in group {
+            let _ = waiting.answer.send(Err(TxError::Busy));
+        }
+    }
+
+    async fn make_one_by_one(&self, group: Vec<Waiting>) {
+        for waiting in group {
+            let answer = self.make_alone(waiting.job).await;
+            let _ = waiting.answer.send(answer);
         }
     }
 

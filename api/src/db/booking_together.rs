@@ -62,12 +62,15 @@ pub struct Made {
     pub answers: Vec<Result<Outcome, Refusal>>,
     /// What subscribers must hear once the transaction has committed.
     pub live: Vec<LiveChange>,
+    /// Another request took over a key of this group (its lease ran out): the group is not to
+    /// be committed, and its bookings are made one by one instead.
+    pub key_taken_over: bool,
 }
 
 impl Made {
-    /// Whether anything was made (otherwise the transaction has nothing to commit).
-    pub fn any(&self) -> bool {
-        self.answers.iter().any(Result::is_ok)
+    /// Whether the transaction is to be committed: something was made, and every key is ours.
+    pub fn to_commit(&self) -> bool {
+        !self.key_taken_over && self.answers.iter().any(Result::is_ok)
     }
 }
 
@@ -79,10 +82,7 @@ pub async fn book_together(
     jobs: &[Job],
 ) -> Result<Made, TxError> {
     let Some(first) = jobs.first() else {
-        return Ok(Made {
-            answers: Vec::new(),
-            live: Vec::new(),
-        });
+        return Ok(made(Vec::new(), Vec::new()));
     };
     let count = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
     let mut change = Change::new(txn, first.actor.clone());
@@ -92,10 +92,7 @@ pub async fn book_together(
     {
         Ok(session) => session,
         Err(TxError::Refused(refusal)) => {
-            return Ok(Made {
-                answers: vec![Err(refusal); jobs.len()],
-                live: Vec::new(),
-            });
+            return Ok(made(vec![Some(Err(refusal)); jobs.len()], Vec::new()));
         }
         Err(error) => return Err(error),
     };
@@ -152,6 +149,10 @@ pub async fn book_together(
         return Ok(made(answers, Vec::new()));
     }
 
+    // Promotions are recorded as the first booking made's doing, as if it had come alone.
+    if let Some((_, first_made)) = standing(&answers, jobs).next() {
+        change.actor = first_made.actor.clone();
+    }
     // A seat freed while nobody could be promoted goes to the queue first, not to a newcomer.
     let seats = change.promote_waiting(&session).await?;
     let mut taken = seats.taken;
@@ -245,7 +246,9 @@ pub async fn book_together(
     audit::record_changes(txn, "bookSeat", "Enrolment", &audited, now).await?;
     // A key another request took over (its lease ran out) is that request's work now.
     if !idempotency::complete_many(txn, &keys).await? {
-        return Err(TxError::Busy);
+        let mut taken = made(answers, Vec::new());
+        taken.key_taken_over = true;
+        return Ok(taken);
     }
     change.announce(&session, SeatCounts { taken, waiting });
     let heard = change.finish(live, Outcome::default()).await?.live;
@@ -275,7 +278,11 @@ fn made(answers: Vec<Option<Result<Outcome, Refusal>>>, live: Vec<LiveChange>) -
             })
         })
         .collect();
-    Made { answers, live }
+    Made {
+        answers,
+        live,
+        key_taken_over: false,
+    }
 }
 
 fn participant_not_found(booker: &Booker) -> Refusal {
