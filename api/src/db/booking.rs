@@ -1110,17 +1110,17 @@ async fn check_not_enrolled(
     participant_id: Uuid,
 ) -> Result<(), TxError> {
     let held = held_in_course(txn, course, vec![participant_id]).await?;
-    Ok(not_enrolled(course, session_id, held.iter())?)
+    Ok(not_enrolled(course, session_id, &held)?)
 }
 
 /// `check_not_enrolled` for one participant's enrolments in the course.
 pub(super) fn not_enrolled<'e>(
     course: &course::Model,
     session_id: Uuid,
-    mut held: impl Iterator<Item = &'e enrolment::Model>,
+    held: impl IntoIterator<Item = &'e enrolment::Model>,
 ) -> Result<(), Refusal> {
     let mut any = false;
-    for enrolment in held.by_ref() {
+    for enrolment in held {
         if enrolment.session_id == session_id {
             return Err(Refusal::new(
                 UserErrorCode::AlreadyEnrolled,
