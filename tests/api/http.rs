@@ -155,6 +155,9 @@ async fn a_mutation_over_get_answers_405_and_is_not_run() {
 
     for (query, operation) in [
         ("mutation { __typename }", None),
+        // The only operation of a document, named but not named in the request.
+        ("mutation B { __typename }", None),
+        ("# first\nmutation B { __typename }", None),
         (
             "query A { __typename } mutation B { __typename }",
             Some("B"),
@@ -356,4 +359,61 @@ async fn a_database_failure_shows_no_sql_and_spoils_only_its_own_field() {
         body["data"]["courses"]["totalCount"], 1,
         "the rest of the response is still there"
     );
+}
+
+#[tokio::test]
+async fn a_named_booking_over_get_is_refused_and_books_nothing() {
+    use entity::enrolment;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    use crate::booking::{bookable_session, global_session};
+
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let participant = insert_participant(&app.db).await;
+    let token = app.participant_token(participant.id);
+    let variables = json!({ "input": { "sessionId": global_session(&session) } }).to_string();
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .bearer_auth(&token)
+        .query(&[
+            (
+                "query",
+                "mutation Book($input: BookSeatInput!) { bookSeat(input: $input) { status } }",
+            ),
+            ("variables", variables.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        enrolment::Entity::find().count(&app.db).await.unwrap(),
+        0,
+        "the booking was not made"
+    );
+}
+
+#[tokio::test]
+async fn get_parameters_that_are_not_json_objects_are_refused() {
+    let app = spawn_app().await;
+    for (name, value) in [
+        ("variables", "[]"),
+        ("extensions", "[]"),
+        ("extensions", "1"),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("query", QUERY), (name, value)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}={value}");
+        assert_eq!(
+            error_code(&response.json::<Value>().await.unwrap()),
+            "BAD_REQUEST"
+        );
+    }
 }

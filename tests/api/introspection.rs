@@ -80,6 +80,71 @@ async fn hostile_introspection_is_refused_with_a_code() {
     );
 }
 
+/// Fields in an answer, as the introspection budget counts them: each key once, however long
+/// the lists it sits in.
+fn fields_in(value: &Value) -> u64 {
+    match value {
+        Value::Object(map) => map.values().map(|v| 1 + fields_in(v)).sum(),
+        Value::Array(items) => items.iter().map(fields_in).sum(),
+        _ => 0,
+    }
+}
+
+#[tokio::test]
+async fn the_standard_introspection_stays_well_within_the_introspection_budget() {
+    let app = spawn_app().await;
+    let body = app.graphql(STANDARD, json!({})).await;
+    let fields = fields_in(&body["data"]);
+    // The budget is 100,000 values; a schema that grows past a quarter of it should raise it
+    // knowingly rather than one day break every code generator.
+    assert!(
+        fields < 25_000,
+        "the standard introspection answers {fields} values"
+    );
+    assert!(fields > 1_000, "{fields}");
+}
+
+#[tokio::test]
+async fn introspection_that_multiplies_its_lists_is_refused_before_it_runs() {
+    let app = spawn_app().await;
+    let before = app.statements().await;
+    // Each pair multiplies the answer by about nine; six pairs answered 20 MB before the budget.
+    let pairs = 6;
+    let inner = "possibleTypes { interfaces { ".repeat(pairs) + "name" + &" } }".repeat(pairs);
+    let breadth = format!("{{ __type(name: \"Node\") {{ {inner} }} }}");
+    let body = app.graphql(&breadth, json!({})).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+
+    // The whole schema twenty times over, by aliases of the standard query's own fragments.
+    let fragments = &STANDARD[STANDARD.find("fragment ").unwrap()..];
+    let copies: String = (0..20)
+        .map(|n| format!("t{n}: types {{ ...FullType }} "))
+        .collect();
+    let body = app
+        .graphql(
+            &format!("{{ __schema {{ {copies} }} }} {fragments}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
+
+    // The same through a fragment and a variable naming the type.
+    let through = "query($t: String!) { ...R } \
+        fragment R on Query { __type(name: $t) { ...P } } \
+        fragment P on __Type { possibleTypes { interfaces { possibleTypes { interfaces { \
+        possibleTypes { interfaces { possibleTypes { interfaces { \
+        possibleTypes { interfaces { possibleTypes { interfaces { name } } } } } } } } } } } } }";
+    let body = app.graphql(through, json!({ "t": "Node" })).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
+    assert_eq!(app.statements().await, before, "nothing ran");
+
+    // A small look at the same lists passes.
+    let small = "{ __type(name: \"Node\") { possibleTypes { name interfaces { name } } } }";
+    let body = app.graphql(small, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
 #[tokio::test]
 async fn a_request_refused_before_execution_has_no_data_entry() {
     let app = spawn_app().await;

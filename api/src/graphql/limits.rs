@@ -25,7 +25,7 @@ use async_graphql::{
 };
 use serde_json::json;
 
-use super::{error_codes, nesting, nul_text, public_version};
+use super::{error_codes, introspection_size, nesting, nul_text, public_version};
 use crate::{config::LimitSettings, domain::pagination::DEFAULT_PAGE_SIZE, error::code};
 
 /// The cost of a connection: its page size times the cost of one item.
@@ -46,6 +46,7 @@ impl ExtensionFactory for Limits {
             settings: self.0.clone(),
             cost: Mutex::new(None),
             depths: Mutex::default(),
+            introspection_too_large: Mutex::new(false),
         })
     }
 }
@@ -55,6 +56,8 @@ struct LimitsOfRequest {
     cost: Mutex<Option<usize>>,
     /// Measured when the document is parsed, checked after it validates.
     depths: Mutex<Depths>,
+    /// Whether its introspection would answer more than `MAX_INTROSPECTION_VALUES`.
+    introspection_too_large: Mutex<bool>,
 }
 
 fn refuse(code: &'static str, message: String) -> ServerError {
@@ -441,6 +444,20 @@ impl Extension for LimitsOfRequest {
         if let Ok(mut measured) = self.depths.lock() {
             *measured = depths;
         }
+        // Only a document within every depth bound is counted, and the count stops at the budget.
+        if depths.introspection > 0
+            && depths.introspection <= MAX_INTROSPECTION_DEPTH
+            && introspection_size::count(
+                &ctx.schema_env.registry,
+                &document,
+                variables,
+                introspection_size::MAX_INTROSPECTION_VALUES,
+            )
+            .is_none()
+            && let Ok(mut too_large) = self.introspection_too_large.lock()
+        {
+            *too_large = true;
+        }
         Ok(document)
     }
 
@@ -472,6 +489,19 @@ impl Extension for LimitsOfRequest {
                 format!(
                     "the introspection is {} levels deep; at most {MAX_INTROSPECTION_DEPTH} are allowed",
                     depths.introspection
+                ),
+            )]);
+        }
+        if self
+            .introspection_too_large
+            .lock()
+            .is_ok_and(|too_large| *too_large)
+        {
+            return Err(vec![refuse(
+                code::QUERY_TOO_COSTLY,
+                format!(
+                    "the introspection would answer more than {} values; ask for less at once",
+                    introspection_size::MAX_INTROSPECTION_VALUES
                 ),
             )]);
         }

@@ -2,6 +2,7 @@
 
 mod context;
 pub mod error_codes;
+mod introspection_size;
 pub mod limits;
 pub(crate) mod mutation;
 pub mod nesting;

@@ -264,8 +264,13 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     }
     let json_param = |text: Option<String>| -> Result<Option<serde_json::Value>, ()> {
         text.filter(|t| !t.is_empty())
-            .map(|t| serde_json::from_str(&t).map_err(|_| ()))
+            .map(|t| match serde_json::from_str(&t) {
+                Ok(serde_json::Value::Null) => Ok(None),
+                Ok(value @ serde_json::Value::Object(_)) => Ok(Some(value)),
+                _ => Err(()),
+            })
             .transpose()
+            .map(Option::flatten)
     };
     let (Ok(variables), Ok(extensions)) =
         (json_param(params.variables), json_param(params.extensions))
@@ -346,9 +351,16 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     let document = parse_query(query).ok()?;
     match &document.operations {
         DocumentOperations::Single(operation) => Some(operation.node.ty),
-        DocumentOperations::Multiple(operations) => operation_name
-            .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
-            .map(|(_, operation)| operation.node.ty),
+        // The parser files a single *named* operation under `Multiple` too; without a name the
+        // executor runs it, so it must be judged here as well.
+        DocumentOperations::Multiple(operations) => match operation_name {
+            Some(name) => operations
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, operation)| operation.node.ty),
+            None if operations.len() == 1 => operations.values().next().map(|op| op.node.ty),
+            None => None,
+        },
     }
 }
 
