@@ -3,13 +3,16 @@
 
 use api::{
     auth::Role,
-    domain::ids::{EnrolmentId, SessionId},
+    domain::ids::{EnrolmentId, ParticipantId, SessionId},
 };
 use entity::{enrolment_change, enums::MachineRole, outbox_event};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-use crate::{booking::bookable_session, helpers::*};
+use crate::{
+    booking::{BOOK, CANCEL, bookable_session, global_session},
+    helpers::*,
+};
 
 pub const SYNC_PARTICIPANTS: &str = "mutation($input: SyncParticipantsInput!) {
     syncParticipants(input: $input) { replayed dryRun userErrors { code field }
@@ -892,4 +895,96 @@ async fn linked_id(app: &TestApp, token: Option<&str>, session_id: &str) -> Valu
         None => app.data(read, json!({ "id": session_id })).await,
     };
     body["node"]["externalId"].clone()
+}
+
+#[tokio::test]
+async fn a_sources_key_books_and_cancels_only_the_people_its_source_knows() {
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let key = source_key(&app, "bzk").await;
+    let staff = app.token(Role::Coordinator);
+    let book = |participant: String| json!({ "input": { "sessionId": global_session(&session), "participantId": participant } });
+    let errors = |payload: &Value| payload["userErrors"].clone();
+
+    // Someone the source does not know, booked by staff; and someone else it does not know.
+    let outsider = insert_participant(&app.db).await;
+    let booked = app
+        .data_as(&staff, BOOK, book(ParticipantId(outsider.id).to_global()))
+        .await;
+    let theirs = booked["bookSeat"]["enrolment"]["id"].clone();
+    assert!(theirs.is_string(), "{booked}");
+    let other = insert_participant(&app.db).await;
+
+    // For the key they do not exist: the same answer as for nobody at all.
+    let nobody = app
+        .data_as(
+            &key,
+            BOOK,
+            book(ParticipantId(uuid::Uuid::new_v4()).to_global()),
+        )
+        .await;
+    let unknown = errors(&nobody["bookSeat"]);
+    assert_eq!(unknown[0]["code"], "NOT_FOUND", "{nobody}");
+    for participant in [&other, &outsider] {
+        let refused = app
+            .data_as(&key, BOOK, book(ParticipantId(participant.id).to_global()))
+            .await;
+        assert_eq!(errors(&refused["bookSeat"]), unknown, "{refused}");
+    }
+    let cancel = |enrolment: Value| json!({ "input": { "enrolmentId": enrolment, "reason": "afgemeld door het ministerie" } });
+    let no_enrolment = app
+        .data_as(
+            &key,
+            CANCEL,
+            cancel(json!(EnrolmentId(uuid::Uuid::new_v4()).to_global())),
+        )
+        .await;
+    let not_theirs = app.data_as(&key, CANCEL, cancel(theirs.clone())).await;
+    assert_eq!(
+        errors(&no_enrolment["cancelEnrolment"])[0]["code"],
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        errors(&not_theirs["cancelEnrolment"]),
+        errors(&no_enrolment["cancelEnrolment"]),
+        "{not_theirs}"
+    );
+    let still = app
+        .data_as(
+            &staff,
+            "query($id: ID!) { node(id: $id) { ... on Enrolment { status } } }",
+            json!({ "id": theirs }),
+        )
+        .await;
+    assert_eq!(
+        still["node"]["status"], "CONFIRMED",
+        "nothing was cancelled"
+    );
+
+    // Someone the source knows is booked and cancelled by its key as before.
+    let known = sync(
+        &app,
+        &key,
+        SYNC_PARTICIPANTS,
+        json!({ "items": people("bzk", 1) }),
+    )
+    .await;
+    let insider = known["results"][0]["participantId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = app.data_as(&key, BOOK, book(insider)).await;
+    assert_eq!(made["bookSeat"]["status"], "CONFIRMED", "{made}");
+    let cancelled = app
+        .data_as(
+            &key,
+            CANCEL,
+            cancel(made["bookSeat"]["enrolment"]["id"].clone()),
+        )
+        .await;
+    assert_eq!(
+        errors(&cancelled["cancelEnrolment"]),
+        json!([]),
+        "{cancelled}"
+    );
 }

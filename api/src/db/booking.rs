@@ -8,6 +8,8 @@
 //! booking. Sessions are locked in id order and before participants, so two transactions never
 //! wait for each other in a circle.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use entity::{
     course, course_audience_role, enrolment, enrolment_change,
@@ -75,6 +77,9 @@ pub struct BookRequest {
     /// Whether the caller may see unpublished courses; for anyone else their sessions do not
     /// exist, and booking one answers exactly as booking an unknown session does.
     pub sees_unpublished: bool,
+    /// The source a sync client's key is confined to: people that source does not know do not
+    /// exist for it, and booking one answers exactly as booking an unknown participant does.
+    pub scope: Option<Source>,
 }
 
 struct NewEnrolment {
@@ -85,11 +90,14 @@ struct NewEnrolment {
     moved_from_id: Option<Uuid>,
 }
 
-/// Who cancels: the participant themselves (within the course's deadline) or staff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who cancels: the participant themselves (within the course's deadline) or staff, or a
+/// source system's key, which like staff gives a reason but reaches only the people its source
+/// knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelledBy {
     Participant(Uuid),
     Staff,
+    SourceSystem(Source),
 }
 
 impl Change<'_> {
@@ -415,7 +423,20 @@ pub async fn book(
     let participant = match &request.booker {
         Booker::Myself(id) => lock_participant(change.txn, *id, None).await?,
         Booker::Existing(id) => {
-            lock_participant(change.txn, *id, Some("input.participantId")).await?
+            let participant =
+                lock_participant(change.txn, *id, Some("input.participantId")).await?;
+            if let Some(source) = &request.scope
+                && !knows(change.txn, source, &[participant.id])
+                    .await?
+                    .contains(&participant.id)
+            {
+                return Err(
+                    Refusal::new(UserErrorCode::NotFound, "participant not found")
+                        .at("input.participantId")
+                        .into(),
+                );
+            }
+            participant
         }
         Booker::New(details) => create_participant(change.txn, details, change.now).await?,
     };
@@ -506,10 +527,16 @@ pub async fn cancel(
 ) -> Result<Outcome, TxError> {
     const FIELD: &str = "input.enrolmentId";
     let found = change.enrolment(enrolment_id, FIELD).await?;
-    // Someone else's enrolment looks the same as none at all.
-    if let CancelledBy::Participant(own) = by
-        && found.participant_id != own
-    {
+    // Someone else's enrolment looks the same as none at all, and so does the enrolment of
+    // someone a source system's key does not reach.
+    let reachable = match &by {
+        CancelledBy::Participant(own) => found.participant_id == *own,
+        CancelledBy::Staff => true,
+        CancelledBy::SourceSystem(source) => knows(change.txn, source, &[found.participant_id])
+            .await?
+            .contains(&found.participant_id),
+    };
+    if !reachable {
         return Err(Refusal::not_found("enrolment", FIELD).into());
     }
     let session = change.lock_session(found.session_id, FIELD).await?;
@@ -531,7 +558,7 @@ pub async fn cancel(
                 .into());
             }
         }
-        CancelledBy::Staff if reason.is_none() => {
+        CancelledBy::Staff | CancelledBy::SourceSystem(_) if reason.is_none() => {
             return Err(Refusal::new(
                 UserErrorCode::ReasonRequired,
                 "give a reason for cancelling on someone's behalf",
@@ -539,7 +566,7 @@ pub async fn cancel(
             .at("input.reason")
             .into());
         }
-        CancelledBy::Staff => {}
+        CancelledBy::Staff | CancelledBy::SourceSystem(_) => {}
     }
     change
         .set_status(
@@ -901,6 +928,21 @@ fn require_not_cancelled(session: &session::Model) -> Result<(), Refusal> {
 
 /// Locks a participant, so that their bookings for different sessions of one course are made
 /// one after the other and the once-per-course rule holds.
+/// Which of these participants a source knows (carry an id of that source): a source system's
+/// key reaches no one else.
+pub(crate) async fn knows(
+    txn: &DatabaseTransaction,
+    source: &Source,
+    participants: &[Uuid],
+) -> Result<HashSet<Uuid>, TxError> {
+    Ok(
+        external_ids::find_external_ids(txn, source, RecordType::Participant, participants)
+            .await?
+            .into_keys()
+            .collect(),
+    )
+}
+
 pub(crate) async fn lock_participant(
     txn: &DatabaseTransaction,
     id: Uuid,

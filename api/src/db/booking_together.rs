@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::{
     booking::{
-        BookRequest, Booker, Change, Outcome, audience, booked_kind, booked_message, eligible,
-        held_in_course, may_book, not_enrolled,
+        self, BookRequest, Booker, Change, Outcome, audience, booked_kind, booked_message,
+        eligible, held_in_course, may_book, not_enrolled,
     },
     idempotency,
     outbox::{self, NewEvent},
@@ -34,6 +34,7 @@ use crate::{
     auth::Actor,
     domain::booking::{Refusal, UserErrorCode},
     live::{Live, LiveChange},
+    sync::external_ids::Source,
 };
 
 /// A booking of an existing participant (a new one is created on its own, see `Booker::New`).
@@ -115,6 +116,7 @@ pub async fn book_together(
         return Ok(made(answers, Vec::new()));
     }
     let participants = lock_participants(txn, wanted).await?;
+    let known = known_by_scopes(txn, jobs, &participants).await?;
     let roles = audience(txn, &course).await?;
     let held = held_in_course(txn, &course, participants.keys().copied().collect()).await?;
     let mut booked_here = HashSet::new();
@@ -122,7 +124,12 @@ pub async fn book_together(
         if answers[index].is_some() {
             continue;
         }
-        let verdict = match job.participant().and_then(|id| participants.get(&id)) {
+        let reachable = |participant: &&participant::Model| match &job.request.scope {
+            None => true,
+            Some(source) => known.contains(&(source.clone(), participant.id)),
+        };
+        let found = job.participant().and_then(|id| participants.get(&id));
+        let verdict = match found.filter(reachable) {
             None => Err(participant_not_found(&job.request.booker)),
             Some(participant) => eligible(&roles, participant, &job.request)
                 .and_then(|()| {
@@ -291,6 +298,25 @@ fn participant_not_found(booker: &Booker) -> Refusal {
         Booker::Existing(_) => refusal.at("input.participantId"),
         Booker::Myself(_) | Booker::New(_) => refusal,
     }
+}
+
+/// Which participants each source system's key of the group may reach (`booking::knows`).
+async fn known_by_scopes(
+    txn: &DatabaseTransaction,
+    jobs: &[Job],
+    participants: &HashMap<Uuid, participant::Model>,
+) -> Result<HashSet<(Source, Uuid)>, TxError> {
+    let scopes: HashSet<&Source> = jobs
+        .iter()
+        .filter_map(|job| job.request.scope.as_ref())
+        .collect();
+    let ids: Vec<Uuid> = participants.keys().copied().collect();
+    let mut known = HashSet::new();
+    for source in scopes {
+        let of_source = booking::knows(txn, source, &ids).await?;
+        known.extend(of_source.into_iter().map(|id| (source.clone(), id)));
+    }
+    Ok(known)
 }
 
 /// Locks the participants (not erased) in id order, as `booking::lock_participant` locks one:

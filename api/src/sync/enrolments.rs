@@ -318,6 +318,8 @@ fn book(
             reason: reason.clone(),
             // Sync clients see every course; the booking rules still hold.
             sees_unpublished: true,
+            // Found by the source's own id: in its scope already.
+            scope: None,
         };
         let external_id = external_id.clone();
         let source = source.clone();

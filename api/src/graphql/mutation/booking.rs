@@ -25,7 +25,7 @@ use crate::{
         context::{request_data, viewer},
         types::{Enrolment, enums::EnrolmentStatus, enums::ParticipantRole, load_enrolment},
     },
-    sync::external_ids::{MAX_EXTERNAL_ID, Source, source_of},
+    sync::external_ids::{MAX_EXTERNAL_ID, Source, scope_of, source_of},
 };
 
 #[derive(Default)]
@@ -298,6 +298,7 @@ fn book_request(
         override_eligibility: input.override_eligibility,
         reason,
         sees_unpublished: policy::can_see_unpublished(viewer),
+        scope: scope_of(viewer),
     }))
 }
 
@@ -389,7 +390,10 @@ impl BookingMutation {
                 participant_id: Some(own),
                 ..
             } => CancelledBy::Participant(*own),
-            _ if policy::can_book_for_others(viewer) => CancelledBy::Staff,
+            _ if policy::can_book_for_others(viewer) => match scope_of(viewer) {
+                Some(source) => CancelledBy::SourceSystem(source),
+                None => CancelledBy::Staff,
+            },
             _ => return Err(ApiError::ForbiddenTo("your role cannot cancel enrolments").into()),
         };
         let parsed = id(
@@ -405,6 +409,7 @@ impl BookingMutation {
             &input,
             parsed,
             move |change, live, (enrolment, reason)| {
+                let by = by.clone();
                 Box::pin(async move {
                     booking::cancel(change, &live, enrolment.0, by, reason.as_deref()).await
                 })
