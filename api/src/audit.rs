@@ -5,7 +5,7 @@
 //! nothing are counted, not listed, so nobody can flood the trail with made-up ids.
 //! Changes are recorded by `record_change` inside the transaction that makes them.
 
-use std::sync::Mutex;
+use std::{collections::HashSet, sync::Mutex};
 
 use chrono::{DateTime, Utc};
 use entity::audit_event;
@@ -28,6 +28,9 @@ pub struct Entry {
     action: &'static str,
     record_type: &'static str,
     record_ids: Vec<Uuid>,
+    /// The ids in `record_ids`, to keep each once without searching the list (a staff read of
+    /// thousands of enrolments notes them in many calls).
+    listed: HashSet<Uuid>,
     /// Ids asked for that name no record: counted, never listed, so made-up ids cannot fill
     /// the trail.
     unknown: usize,
@@ -81,34 +84,29 @@ impl AuditLog {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        let same = |e: &&mut Entry| {
-            e.action == action && e.record_type == record_type && e.outcome == outcome
-        };
-        match entries.iter_mut().find(|e| same(e)) {
-            Some(entry) => {
-                for id in ids {
-                    if !entry.record_ids.contains(&id) {
-                        entry.record_ids.push(id);
-                    }
-                }
-                entry.unknown += unknown;
-            }
+        let same =
+            |e: &&Entry| e.action == action && e.record_type == record_type && e.outcome == outcome;
+        let entry = match entries.iter().position(|e| same(&e)) {
+            Some(index) => &mut entries[index],
             None => {
-                let mut record_ids = Vec::with_capacity(ids.len());
-                for id in ids {
-                    if !record_ids.contains(&id) {
-                        record_ids.push(id);
-                    }
-                }
                 entries.push(Entry {
                     action,
                     record_type,
-                    record_ids,
-                    unknown,
+                    record_ids: Vec::with_capacity(ids.len()),
+                    listed: HashSet::with_capacity(ids.len()),
+                    unknown: 0,
                     outcome,
                 });
+                let last = entries.len() - 1;
+                &mut entries[last]
+            }
+        };
+        for id in ids {
+            if entry.listed.insert(id) {
+                entry.record_ids.push(id);
             }
         }
+        entry.unknown += unknown;
     }
 
     /// Writes the notes of a request, one row per group.

@@ -52,9 +52,9 @@ async fn broken_tokens_are_refused_with_unauthenticated() {
     let app = spawn_app_with(|settings| settings.auth.jwt_secret = Some(secret.into())).await;
     let now = get_current_timestamp();
     let mut expired = claims(Role::Coordinator);
-    (expired.exp, expired.nbf, expired.iat) = (now - 120, now - 600, now - 600);
+    (expired.exp, expired.nbf, expired.iat) = (now - 120, Some(now - 600), Some(now - 600));
     let mut early = claims(Role::Coordinator);
-    early.nbf = now + 600;
+    early.nbf = Some(now + 600);
     let mut elsewhere = claims(Role::Coordinator);
     elsewhere.aud = "another-api".into();
     let mut stranger = claims(Role::Coordinator);
@@ -234,4 +234,12 @@ async fn an_audience_list_naming_this_service_is_accepted_and_an_empty_subject_i
         nobody.sub = subject.into();
         refused(&app, &sign(&nobody, secret)).await;
     }
+
+    // `nbf` and `iat` are optional (RFC 7519 4.1.5, 4.1.6); some providers leave them out.
+    let mut bare = claims(Role::Coordinator);
+    (bare.nbf, bare.iat) = (None, None);
+    let response = app.post_with_token(&sign(&bare, secret), VIEWER).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "COORDINATOR", "{body}");
 }

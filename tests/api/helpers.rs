@@ -474,8 +474,8 @@ pub fn claims(role: Role) -> api::auth::jwt::Claims {
         iss: "training-platform".into(),
         aud: "training-api".into(),
         exp: now + 600,
-        nbf: now,
-        iat: now,
+        nbf: Some(now),
+        iat: Some(now),
     }
 }
 

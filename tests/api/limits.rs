@@ -58,6 +58,26 @@ async fn a_query_costing_too_much_is_refused_and_lists_cost_their_page_size() {
 }
 
 #[tokio::test]
+async fn a_list_without_pages_costs_as_a_page_so_lists_in_lists_are_not_cheap() {
+    let app = spawn_app().await;
+    let staff = app.token(api::auth::Role::Coordinator);
+    let cost = |body: &Value| body["extensions"]["cost"]["requested"].as_u64().unwrap();
+    let one = app
+        .graphql_as(
+            &staff,
+            "{ sessions(first: 1) { nodes { enrolments { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(cost(&one) >= 20, "{one}");
+    // Every enrolment's session's enrolments, and again: a few fields, thousands of rows.
+    let nested = "{ sessions(first: 5) { nodes { enrolments { id session { enrolments { id \
+                  session { enrolments { id } } } } } } } }";
+    let body = app.graphql_as(&staff, nested, json!({})).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
+}
+
+#[tokio::test]
 async fn the_cost_limit_is_a_setting() {
     let app = spawn_app_with(|settings| settings.limits.max_cost = 50).await;
 

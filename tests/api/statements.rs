@@ -140,3 +140,54 @@ async fn the_sessions_of_many_courses_cost_what_those_of_two_cost() {
     assert_eq!(data["courses"]["edges"].as_array().unwrap().len(), 10);
     assert_eq!(two, ten, "statements for the sessions of 2 courses vs 10");
 }
+
+/// The fewest statements a staff query took in five runs (its audit row included).
+async fn staff_statements_for(app: &TestApp, query: &str, variables: serde_json::Value) -> u64 {
+    let staff = app.token(api::auth::Role::Coordinator);
+    let mut fewest = u64::MAX;
+    for _ in 0..5 {
+        let before = app.statements().await;
+        app.data_as(&staff, query, variables.clone()).await;
+        fewest = fewest.min(app.statements().await - before);
+    }
+    fewest
+}
+
+#[tokio::test]
+async fn id_lookups_cost_the_same_for_one_id_and_for_many() {
+    use api::domain::ids::{FeedbackId, SessionId};
+    use entity::session;
+    use sea_orm::EntityTrait;
+
+    let app = uncached_app().await;
+    arrange(&app).await;
+    let sessions: Vec<String> = session::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| SessionId(s.id).to_global())
+        .collect();
+    let feedback = |n: usize| -> Vec<String> {
+        (0..n)
+            .map(|_| FeedbackId(uuid::Uuid::new_v4()).to_global())
+            .collect()
+    };
+    let nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }";
+    let one = staff_statements_for(&app, nodes, json!({ "ids": [sessions[0]] })).await;
+    let many = staff_statements_for(&app, nodes, json!({ "ids": sessions[..50] })).await;
+    assert_eq!(one, many, "nodes: 1 session vs 50");
+    let one = staff_statements_for(&app, nodes, json!({ "ids": feedback(1) })).await;
+    let many = staff_statements_for(&app, nodes, json!({ "ids": feedback(80) })).await;
+    assert_eq!(one, many, "nodes: 1 feedback id vs 80");
+
+    let aliased = |n: usize| -> String {
+        let fields: String = (0..n)
+            .map(|i| format!("s{i}: session(id: \"{}\") {{ id }} ", sessions[i]))
+            .collect();
+        format!("{{ {fields} }}")
+    };
+    let one = staff_statements_for(&app, &aliased(1), json!({})).await;
+    let many = staff_statements_for(&app, &aliased(10), json!({})).await;
+    assert_eq!(one, many, "session(id:): 1 alias vs 10");
+}

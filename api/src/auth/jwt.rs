@@ -27,8 +27,11 @@ pub struct Claims {
     pub iss: String,
     pub aud: Audience,
     pub exp: u64,
-    pub nbf: u64,
-    pub iat: u64,
+    /// Optional, as RFC 7519 makes them (Keycloak, for one, sends no `nbf`); checked when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
 }
 
 /// The `aud` claim: one audience, or several (RFC 7519 allows both; identity providers send
@@ -166,7 +169,7 @@ impl JwtKeys {
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let mut outcome = Err(TokenError::BadSignature);
         for candidate in candidates {
             outcome =
@@ -227,8 +230,8 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: Audience::One(self.audience.clone()),
             exp: now.saturating_add(valid_for_seconds),
-            nbf: now,
-            iat: now,
+            nbf: Some(now),
+            iat: Some(now),
         };
         encode(&Header::new(Algorithm::HS256), &claims, key).context("signing the token")
     }

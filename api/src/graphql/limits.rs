@@ -38,6 +38,12 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize)
         .saturating_add(1)
 }
 
+/// The cost of a list that has no pages (a session's enrolments): as much as a page of the
+/// default size, so that lists nested in lists cannot pass as cheap.
+pub fn list_cost(child_complexity: usize) -> usize {
+    page_cost(None, None, child_complexity)
+}
+
 pub struct Limits(pub Arc<LimitSettings>);
 
 impl ExtensionFactory for Limits {

@@ -2,14 +2,14 @@ use async_graphql::{Context, ID, Object};
 
 use crate::{
     auth::policy,
-    db::course::{find_course_by_id, find_course_by_slug, list_courses},
+    db::course::{find_course_by_slug, list_courses},
     domain::{
         ids::CourseId,
         pagination::{PageArgs, PageRequest},
     },
     error::{ApiError, FieldResult},
     graphql::{
-        context::{db, viewer},
+        context::{db, loaders, viewer},
         types::{Course, CourseConnection, CourseFilter, course_connection},
     },
 };
@@ -49,8 +49,11 @@ impl CourseQuery {
         slug: Option<String>,
     ) -> FieldResult<Option<Course>> {
         let course = match (id, slug) {
+            // Through the loader: aliased lookups in one request share one statement.
             (Some(id), None) => {
-                find_course_by_id(db(ctx)?, CourseId::from_global(&id, "id")?).await?
+                loaders(ctx)?
+                    .load_one(CourseId::from_global(&id, "id")?)
+                    .await?
             }
             (None, Some(slug)) => find_course_by_slug(db(ctx)?, &slug).await?,
             _ => {

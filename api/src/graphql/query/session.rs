@@ -1,14 +1,14 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    db::session::{find_session_by_id, list_sessions},
+    db::session::list_sessions,
     domain::{
         ids::SessionId,
         pagination::{PageArgs, PageRequest},
     },
     error::FieldResult,
     graphql::{
-        context::{db, viewer},
+        context::{db, loaders, viewer},
         types::{Session, SessionConnection, SessionFilter, course_visible, session_connection},
     },
 };
@@ -45,7 +45,10 @@ impl SessionQuery {
 
     /// One session; null when there is none.
     async fn session(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Session>> {
-        let session = find_session_by_id(db(ctx)?, SessionId::from_global(&id, "id")?).await?;
+        // Through the loader: aliased lookups in one request share one statement.
+        let session = loaders(ctx)?
+            .load_one(SessionId::from_global(&id, "id")?)
+            .await?;
         match session {
             Some(session) if course_visible(ctx, session.course_id).await? => {
                 Ok(Some(Session(session)))

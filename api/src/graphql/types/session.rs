@@ -173,6 +173,7 @@ impl Session {
     }
 
     /// Who is enrolled, oldest first: for coordinators, administrators and sync clients only.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn enrolments(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Enrolment>>> {
         let viewer = viewer(ctx)?;
         if !policy::can_list_enrolments(viewer) {
