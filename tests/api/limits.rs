@@ -60,7 +60,7 @@ async fn a_query_costing_too_much_is_refused_and_lists_cost_their_page_size() {
 #[tokio::test]
 async fn a_list_without_pages_costs_as_a_page_so_lists_in_lists_are_not_cheap() {
     let app = spawn_app().await;
-    let staff = app.token(api::auth::Role::Coordinator);
+    let staff = app.token(Role::Coordinator);
     let cost = |body: &Value| body["extensions"]["cost"]["requested"].as_u64().unwrap();
     let one = app
         .graphql_as(
