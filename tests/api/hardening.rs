@@ -69,6 +69,27 @@ async fn made_up_ids_are_counted_on_the_audit_trail_not_listed() {
         trail["auditEvents"]["edges"][0]["node"]["details"]["unknownIds"],
         1000
     );
+
+    // Made-up enrolments and feedback are counted the same way.
+    let others: Vec<String> = (0..40)
+        .map(|n| match n % 2 {
+            0 => api::domain::ids::EnrolmentId(Uuid::new_v4()).to_global(),
+            _ => api::domain::ids::FeedbackId(Uuid::new_v4()).to_global(),
+        })
+        .collect();
+    let query = format!("{{ {} }}", aliased_nodes(&others, 1));
+    let body = app.graphql_as(&plain, &query, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let rows = audit_rows(&app, &format!("api-key:{}", key.id)).await;
+    for record_type in ["Enrolment", "Feedback"] {
+        let row = rows
+            .iter()
+            .find(|row| row.record_type == record_type)
+            .unwrap_or_else(|| panic!("no row for {record_type}: {rows:?}"));
+        assert_eq!(row.record_ids, "[]");
+        let details: Value = serde_json::from_str(row.details.as_deref().unwrap()).unwrap();
+        assert_eq!(details["unknownIds"], 20, "{record_type}");
+    }
 }
 
 #[tokio::test]

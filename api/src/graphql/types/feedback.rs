@@ -10,7 +10,7 @@ use crate::{
     auth::policy,
     domain::ids::{FeedbackId, SessionId},
     error::FieldResult,
-    graphql::context::{audit_read, loaders, viewer},
+    graphql::context::{audit_read, audit_unknown, loaders, viewer},
 };
 
 /// What a participant said about a session.
@@ -75,6 +75,11 @@ impl Feedback {
 /// Feedback the viewer may read (its author, administrators); `None` otherwise.
 pub async fn load_feedback(ctx: &Context<'_>, id: FeedbackId) -> FieldResult<Option<Feedback>> {
     let Some(found) = loaders(ctx)?.load_one(id).await? else {
+        // Asked for by someone who reads no one else's feedback: counted on the trail. (An
+        // author's own feedback is no one else's; `None` is nobody's.)
+        if !policy::can_read_feedback(viewer(ctx)?, None) {
+            audit_unknown(ctx, "Feedback", 1, Outcome::Refused)?;
+        }
         return Ok(None);
     };
     let allowed = policy::can_read_feedback(viewer(ctx)?, found.participant_id);

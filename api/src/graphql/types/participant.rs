@@ -245,10 +245,14 @@ pub async fn load_participant(
 
 /// An enrolment the viewer may see: their own, or any for staff and sync clients.
 pub async fn load_enrolment(ctx: &Context<'_>, id: EnrolmentId) -> FieldResult<Option<Enrolment>> {
+    let viewer = viewer(ctx)?;
     let Some(found) = loaders(ctx)?.load_one(id).await? else {
+        // Asked for by someone who could not have read it anyway: counted on the trail.
+        if !policy::can_list_enrolments(viewer) {
+            audit_unknown(ctx, "Enrolment", 1, Outcome::Refused)?;
+        }
         return Ok(None);
     };
-    let viewer = viewer(ctx)?;
     let allowed = (policy::can_list_enrolments(viewer)
         || policy::can_read_participant(viewer, found.participant_id))
         && in_scope(ctx, &[found.participant_id])
