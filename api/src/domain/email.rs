@@ -44,10 +44,21 @@ impl EmailAddress {
     }
 }
 
-/// NFKC, trimmed, in lower case. Mailboxes are matched without regard to case in practice, and
-/// the service has always kept them so.
+/// NFKC, trimmed, in lower case, with the domain in Unicode: `exämple.nl` and its ASCII
+/// spelling `xn--exmple-cua.nl` are one domain (IDNA), so both are kept as the first. Mailboxes
+/// are matched without regard to case in practice, and the service has always kept them so.
 pub fn normalise(address: &str) -> String {
-    address.trim().nfkc().collect::<String>().to_lowercase()
+    let normal = address.trim().nfkc().collect::<String>().to_lowercase();
+    match normal.rsplit_once('@') {
+        Some((local, domain)) if domain.split('.').any(|label| label.starts_with("xn--")) => {
+            match idna::domain_to_unicode(domain) {
+                (unicode, Ok(())) => format!("{local}@{}", unicode.nfkc().collect::<String>()),
+                // Not a domain IDNA can read: left as sent, and judged by `plausible`.
+                (_, Err(_)) => normal,
+            }
+        }
+        _ => normal,
+    }
 }
 
 /// The UTS #39 skeleton of an address in normal form, in lower case (a skeleton may map a
@@ -100,6 +111,16 @@ mod tests {
             parse("ｂｕｒｇｅｍｅｅｓｔｅｒ@example.nl"),
             parse("burgemeester@example.nl")
         );
+    }
+
+    #[test]
+    fn a_domain_and_its_ascii_spelling_are_one_address() {
+        let unicode = parse("jan@ex\u{e4}mple.nl").map(EmailAddress::into_string);
+        let ascii = parse("Jan@XN--exmple-cua.nl").map(EmailAddress::into_string);
+        assert_eq!(unicode.as_deref(), Some("jan@ex\u{e4}mple.nl"));
+        assert_eq!(unicode, ascii);
+        // Not a label IDNA can read: judged as sent.
+        assert!(parse("jan@xn--.nl").is_some());
     }
 
     #[test]

@@ -49,6 +49,14 @@ pub fn text(
             "control characters are not allowed",
         ));
     }
+    // Unicode's line and paragraph separators are not control characters, but they break a
+    // line all the same: no place in a name, an address or a title.
+    if !multiline && value.chars().any(|c| matches!(c, '\u{2028}' | '\u{2029}')) {
+        return Err(Refusal::bad_input(
+            field,
+            "line breaks are not allowed here",
+        ));
+    }
     if value.chars().any(is_bidi_control) {
         return Err(Refusal::bad_input(
             field,
@@ -112,6 +120,8 @@ mod tests {
             "Jan\u{200B}Vries",
             "\u{FEFF}Jan",
             "Jan\u{2067}x",
+            "Jan\u{2028}Vries",
+            "Jan\u{2029}Vries",
         ] {
             assert!(text(Some(name), "name", 100, false).is_err(), "{name:?}");
         }
