@@ -327,6 +327,61 @@ async fn a_wrong_variable_is_a_request_error_with_no_data() {
 }
 
 #[tokio::test]
+async fn variables_that_cannot_be_coerced_fail_the_request_before_it_runs() {
+    let app = spawn_app().await;
+    let before = app.statements().await;
+    for (query, variables, field) in [
+        // Left out, or null, for a required variable.
+        (
+            "query($id: ID!) { session(id: $id) { id } }",
+            json!({}),
+            "$id",
+        ),
+        (
+            "query($n: Int!) { courses(first: $n) { totalCount } }",
+            json!({ "n": null }),
+            "$n",
+        ),
+        // The schema's own scalars, which the executor parses only where a field uses them.
+        (
+            "query($f: SessionFilter) { sessions(filter: $f) { totalCount } }",
+            json!({ "f": { "startsFrom": "next tuesday" } }),
+            "$f",
+        ),
+        (
+            "query($t: DateTime) { sessions(filter: { startsFrom: $t }) { totalCount } }",
+            json!({ "t": [1, 2] }),
+            "$t",
+        ),
+    ] {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let response = post(
+            &app,
+            "application/json",
+            Some("application/graphql-response+json"),
+            body,
+        )
+        .await;
+        assert_eq!(response.status(), 400, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("data").is_none(), "{body}");
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+    assert_eq!(app.statements().await, before, "nothing ran");
+
+    // A default stands in for a variable left out, and an optional one may be null.
+    let fine = app
+        .graphql(
+            "query($n: Int! = 3, $f: SessionFilter) { courses(first: $n) { totalCount } \
+             sessions(filter: $f) { totalCount } }",
+            json!({ "f": null }),
+        )
+        .await;
+    assert!(fine.get("errors").is_none(), "{fine}");
+}
+
+#[tokio::test]
 async fn a_database_failure_shows_no_sql_and_spoils_only_its_own_field() {
     let app = spawn_app().await;
     use sea_orm::ConnectionTrait;

@@ -25,7 +25,7 @@ use async_graphql::{
 };
 use serde_json::json;
 
-use super::{error_codes, introspection_size, nesting, nul_text, public_version};
+use super::{error_codes, introspection_size, nesting, nul_text, public_version, variables};
 use crate::{config::LimitSettings, domain::pagination::DEFAULT_PAGE_SIZE, error::code};
 
 /// The cost of a connection: its page size times the cost of one item.
@@ -427,6 +427,14 @@ impl Extension for LimitsOfRequest {
                 .extensions
                 .get_or_insert_with(Default::default)
                 .set("field", field);
+            return Err(error);
+        }
+        if let Err(unfit) = variables::check(&ctx.schema_env.registry, &document, variables) {
+            let mut error = refuse(code::BAD_USER_INPUT, unfit.message);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("field", format!("${}", unfit.variable));
             return Err(error);
         }
         self.check_shape(

@@ -11,6 +11,7 @@ mod public_version;
 mod query;
 mod subscription;
 pub mod types;
+mod variables;
 
 use std::sync::Arc;
 
