@@ -422,3 +422,24 @@ async fn staff_reads_of_actors_are_on_the_audit_trail() {
             .all(|r| r.actor_role == "Coordinator" && r.outcome == "ALLOWED")
     );
 }
+
+#[tokio::test]
+async fn an_actors_address_is_an_address_and_nothing_more() {
+    let app = spawn_app().await;
+    let staff = app.token(Role::Coordinator);
+    let save = |email: &str| {
+        json!({ "input": { "details": { "fullName": "Test Acteur", "email": email,
+                                         "scenarios": [], "playableRoles": [] } } })
+    };
+    for email in ["\"x\" <x@example.invalid>, y@example.invalid", "geen adres"] {
+        let refused = app.data_as(&staff, SAVE_ACTOR, save(email)).await;
+        assert_eq!(
+            refused["saveActor"]["userErrors"][0]["field"], "input.details.email",
+            "{email}: {refused}"
+        );
+    }
+    let saved = app
+        .data_as(&staff, SAVE_ACTOR, save(" Acteur@Example.INVALID "))
+        .await;
+    assert_eq!(saved["saveActor"]["userErrors"], json!([]), "{saved}");
+}

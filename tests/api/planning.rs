@@ -240,6 +240,21 @@ async fn organisations_and_locations_are_kept_with_their_contact_details() {
     assert_eq!(saved["organisation"]["parent"]["slug"], "test-ministerie");
     assert_eq!(saved["organisation"]["registrationMethod"], "EMAIL");
 
+    // Its address becomes every invite's ORGANIZER: an address and nothing more.
+    let mut listed = institute.clone();
+    listed["email"] = json!("servicepunt@example.invalid, iemand@example.invalid");
+    let refused = app
+        .data_as(
+            &admin,
+            SAVE_ORGANISATION,
+            json!({ "input": { "details": listed } }),
+        )
+        .await;
+    assert_eq!(
+        refused["saveOrganisation"]["userErrors"][0]["field"], "input.details.email",
+        "{refused}"
+    );
+
     // A parent chain never leads back to where it started.
     let mut cycle = json!({ "slug": "test-ministerie", "name": "Testministerie", "registrationMethod": "PLATFORM" });
     cycle["parentId"] = saved["organisation"]["id"].clone();

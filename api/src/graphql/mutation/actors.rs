@@ -11,6 +11,7 @@ use crate::{
     db::actors::{self, ActorDetails, Period},
     domain::{
         booking::{Refusal, UserErrorCode},
+        email::EmailAddress,
         ids::{ActorId, SessionId},
         input::{required, text},
     },
@@ -142,7 +143,11 @@ fn details(input: &ActorDetailsInput) -> Result<ActorDetails, Refusal> {
     let field = |name: &str| format!("input.details.{name}");
     Ok(ActorDetails {
         full_name: required(&input.full_name, &field("fullName"), 200, false)?,
-        email: text(input.email.as_deref(), &field("email"), 254, false)?,
+        email: text(input.email.as_deref(), &field("email"), 254, false)?
+            .map(|email| {
+                EmailAddress::parse(&email, &field("email")).map(EmailAddress::into_string)
+            })
+            .transpose()?,
         phone: text(input.phone.as_deref(), &field("phone"), 40, false)?,
         profile: text(input.profile.as_deref(), &field("profile"), 5000, true)?,
         scenarios: items(&input.scenarios, &field("scenarios"))?,

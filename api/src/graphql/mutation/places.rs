@@ -12,6 +12,7 @@ use crate::{
     db::planning::{self, LocationDetails, OrganisationDetails},
     domain::{
         booking::Refusal,
+        email::EmailAddress,
         ids::{LocationId, OrganisationId},
         input::{required, slug, text},
     },
@@ -129,13 +130,10 @@ fn organisation_details(input: &OrganisationDetailsInput) -> Result<Organisation
             "a web address starts with https://",
         ));
     }
-    let email = line(input.email.as_deref(), &field("email"), 254)?;
-    if email.as_deref().is_some_and(|e| !e.contains('@')) {
-        return Err(Refusal::bad_input(
-            &field("email"),
-            "this is not an e-mail address",
-        ));
-    }
+    // It becomes the ORGANIZER of every calendar invite: an address, and nothing more.
+    let email = line(input.email.as_deref(), &field("email"), 254)?
+        .map(|email| EmailAddress::parse(&email, &field("email")).map(EmailAddress::into_string))
+        .transpose()?;
     Ok(OrganisationDetails {
         slug,
         name: required(&input.name, &field("name"), 200, false)?,
