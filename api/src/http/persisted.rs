@@ -134,7 +134,10 @@ impl PersistedDocuments {
         let anonymous = *viewer == Viewer::Anonymous;
         let only_registered = self.mode == PersistedQueries::Registered && anonymous;
         let query = query.filter(|q| !q.trim().is_empty());
-        let Some(persisted) = extensions.and_then(|e| e.get("persistedQuery")) else {
+        let persisted = extensions
+            .and_then(|e| e.get("persistedQuery"))
+            .filter(|p| !p.is_null());
+        let Some(persisted) = persisted else {
             return match query {
                 Some(query)
                     if only_registered && !self.registered.contains_key(&hash_of(&query)) =>
@@ -178,7 +181,10 @@ impl PersistedDocuments {
             if only_registered && !self.registered.contains_key(hash) {
                 return Err(not_registered());
             }
+            // Only a document that parses is kept (it still runs, and gets its error): a hash
+            // must not name garbage for whoever asks by it next.
             if !self.registered.contains_key(hash)
+                && parses(&query)
                 && let Ok(mut store) = self.automatic.lock()
             {
                 store.put(hash.to_owned(), Arc::from(query.as_str()));
@@ -200,6 +206,11 @@ impl PersistedDocuments {
             .map(|document| Some(document.to_string()))
             .ok_or_else(|| Refused::new(code::PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound"))
     }
+}
+
+fn parses(document: &str) -> bool {
+    !crate::graphql::nesting::exceeds(document, crate::graphql::nesting::MAX_NESTING)
+        && async_graphql::parser::parse_query(document).is_ok()
 }
 
 fn invalid(message: &str) -> Refused {
@@ -228,7 +239,7 @@ mod tests {
     #[test]
     fn a_hash_alone_is_found_once_its_document_was_sent() {
         let Some(store) = store(PersistedQueries::Automatic, 10) else {
-            return;
+            panic!("the test's own setup failed");
         };
         let query = "{ courses { totalCount } }";
         let hash = hash_of(query);
@@ -252,7 +263,7 @@ mod tests {
     #[test]
     fn the_least_recently_used_document_is_forgotten_first() {
         let Some(store) = store(PersistedQueries::Automatic, 2) else {
-            return;
+            panic!("the test's own setup failed");
         };
         let viewer = Viewer::Anonymous;
         let documents = ["{ a }", "{ b }", "{ c }"];
@@ -270,9 +281,36 @@ mod tests {
     }
 
     #[test]
+    fn a_document_that_does_not_parse_runs_but_is_not_kept() {
+        let Some(store) = store(PersistedQueries::Automatic, 10) else {
+            panic!("a store of this size can be made");
+        };
+        let viewer = Viewer::Anonymous;
+        let garbage = "{ courses {";
+        let hash = hash_of(garbage);
+        assert_eq!(
+            store.document(Some(garbage.into()), Some(&by_hash(&hash)), &viewer),
+            Ok(Some(garbage.to_owned())),
+            "it runs, and gets its parse error there"
+        );
+        assert_eq!(
+            store
+                .document(None, Some(&by_hash(&hash)), &viewer)
+                .map_err(|r| r.code),
+            Err(code::PERSISTED_QUERY_NOT_FOUND)
+        );
+        // `persistedQuery: null` is no persisted query.
+        let none = serde_json::json!({ "persistedQuery": null });
+        assert_eq!(
+            store.document(Some("{ a }".into()), Some(&none), &viewer),
+            Ok(Some("{ a }".to_owned()))
+        );
+    }
+
+    #[test]
     fn bad_hashes_have_codes_of_their_own() {
         let Some(store) = store(PersistedQueries::Automatic, 10) else {
-            return;
+            panic!("the test's own setup failed");
         };
         let viewer = Viewer::Anonymous;
         for hash in ["abc", &"G".repeat(64), &hash_of("x").to_uppercase()] {
@@ -295,7 +333,7 @@ mod tests {
             Err(code::PERSISTED_QUERY_HASH_MISMATCH)
         );
         let Some(off) = self::store(PersistedQueries::Off, 10) else {
-            return;
+            panic!("the test's own setup failed");
         };
         assert_eq!(
             off.document(None, Some(&by_hash(&hash_of("{ a }"))), &viewer)

@@ -141,6 +141,12 @@ pub fn parse(protocol: Protocol, text: &str) -> Result<ClientMessage, &'static s
             }
             Ok(ClientMessage::ConnectionInit(payload))
         }
+        // The protocol allows an object or nothing as a ping's or pong's payload.
+        (Protocol::TransportWs, "ping" | "pong")
+            if payload().is_some_and(|payload| !payload.is_object()) =>
+        {
+            Err("a ping or pong payload must be an object")
+        }
         (Protocol::TransportWs, "ping") => Ok(ClientMessage::Ping(payload())),
         (Protocol::TransportWs, "pong") => Ok(ClientMessage::Pong),
         (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
@@ -243,6 +249,8 @@ mod tests {
             r#"{"type":"connection_init","payload":3}"#,
             r#"{"type":"complete","id":""}"#,
             r#"{"type":"unknown"}"#,
+            r#"{"type":"ping","payload":"hello"}"#,
+            r#"{"type":"pong","payload":[1]}"#,
         ] {
             assert!(parse(protocol, text).is_err(), "{text}");
         }
@@ -252,6 +260,14 @@ mod tests {
                 r#"{"type":"subscribe","id":"1","payload":{"query":"{a}","variables":null}}"#
             ),
             Ok(ClientMessage::Subscribe { .. })
+        ));
+        assert!(matches!(
+            parse(protocol, r#"{"type":"ping","payload":{"at":1}}"#),
+            Ok(ClientMessage::Ping(Some(_)))
+        ));
+        assert!(matches!(
+            parse(protocol, r#"{"type":"pong","payload":null}"#),
+            Ok(ClientMessage::Pong)
         ));
         assert!(matches!(
             parse(Protocol::Legacy, r#"{"type":"stop","id":"1"}"#),
