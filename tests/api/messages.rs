@@ -4,7 +4,7 @@
 
 use api::{auth::Role, domain::time::from_local};
 use chrono::{Duration, Utc};
-use entity::{enums::OutboxStatus, location, outbox_event, session};
+use entity::{enums::OutboxStatus, location, outbox_event, participant, session};
 use icalendar::{Calendar, Component, EventLike};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::json;
@@ -573,11 +573,29 @@ async fn without_a_mail_server_messages_are_written_as_files_that_mail_programs_
     .await;
     let session = session_at_a_known_place(&app, 10).await;
     let participant = insert_participant(&app.db).await;
+    // A name as staff or a sync client may set it, trying to add an attendee to the invite.
+    let mut named: participant::ActiveModel = participant.clone().into();
+    named.full_name = Set("Jan \"x\" :mailto:ander@example.invalid;ROLE=CHAIR, Y".into());
+    named.update(&app.db).await.unwrap();
     book_self(&app, &session, participant.id).await;
     wait_until(&app, "the message is written", |events| {
         events.len() == 1 && events[0].status == OutboxStatus::Delivered
     })
     .await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&outbox),
+            0o700,
+            "the outbox folder is the service's alone"
+        );
+        for entry in std::fs::read_dir(&outbox).unwrap() {
+            assert_eq!(mode(&entry.unwrap().path()), 0o600, "a stored message");
+        }
+    }
     let files: Vec<_> = std::fs::read_dir(&outbox)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -594,6 +612,34 @@ async fn without_a_mail_server_messages_are_written_as_files_that_mail_programs_
     };
     assert!(message.subject().starts_with("Bevestiging"));
     assert_eq!(message.invites().len(), 1);
+    // The name stays inside its parameter: one attendee, the participant's own address.
+    let (_, invite) = &message.invites()[0];
+    let (_, event) = parse_invite(invite);
+    let attendees: Vec<_> = unfolded(invite)
+        .lines()
+        .filter(|line| line.starts_with("ATTENDEE"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(attendees.len(), 1, "{attendees:?}");
+    let own = format!("mailto:{}", participant.email);
+    assert!(attendees[0].ends_with(&format!(":{own}")), "{attendees:?}");
+    let read: Vec<&str> = event
+        .multi_properties()
+        .get("ATTENDEE")
+        .into_iter()
+        .flatten()
+        .chain(event.properties().get("ATTENDEE"))
+        .map(|property| property.value())
+        .collect();
+    assert_eq!(
+        read,
+        [own.as_str()],
+        "a calendar program reads the participant's address: {attendees:?}"
+    );
+    // And the To header holds one address.
+    let parsed = message.parsed();
+    let to = parsed.to().unwrap();
+    assert_eq!(to.iter().count(), 1, "{to:?}");
 }
 
 #[tokio::test]
