@@ -665,3 +665,18 @@ impl Settings {
             .unwrap_or_else(|| self.auth.data_dir.join("erasures.jsonl"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_listen_on_loopback_unless_told_otherwise() {
+        let Ok(MetricsAddress(Some(address))) = metrics_address(defaults::METRICS_LISTEN_ADDR)
+        else {
+            panic!("the default metrics address parses");
+        };
+        assert!(address.ip().is_loopback(), "{address}");
+        assert!(matches!(metrics_address("off"), Ok(MetricsAddress(None))));
+    }
+}

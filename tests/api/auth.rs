@@ -243,3 +243,49 @@ async fn an_audience_list_naming_this_service_is_accepted_and_an_empty_subject_i
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["viewer"]["role"], "COORDINATOR", "{body}");
 }
+
+/// `training token issue`, as a developer runs it: the token's `sub`.
+fn issued_subject(subject: Option<&str>) -> Result<String, String> {
+    use base64::Engine;
+
+    let folder = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_training"));
+    command
+        .args(["token", "issue", "--role", "coordinator"])
+        .env("JWT_SECRET", "a-secret-for-this-test-only-0123456789")
+        .env("DATA_DIR", folder.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/t.db?mode=rwc", folder.path().display()),
+        );
+    if let Some(subject) = subject {
+        command.args(["--subject", subject]);
+    }
+    let output = command.output().unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let token = String::from_utf8(output.stdout).unwrap();
+    let payload = token.trim().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    Ok(claims["sub"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn each_issued_token_has_a_subject_of_its_own_unless_one_is_asked_for() {
+    let first = issued_subject(None).unwrap();
+    let second = issued_subject(None).unwrap();
+    assert!(first.starts_with("dev-"), "{first}");
+    assert_ne!(first, second, "two people, two subjects");
+    assert_eq!(
+        issued_subject(Some("servicepunt-1")).unwrap(),
+        "servicepunt-1"
+    );
+    assert!(issued_subject(Some("")).is_err());
+    assert!(issued_subject(Some("  ")).is_err());
+}
