@@ -126,13 +126,21 @@ async fn a_participant_follows_their_enrolment_by_its_id() {
     }
 }
 
-/// Statements one booking costs while `subscribers` anonymous callers follow the session.
-async fn booking_cost(app: &TestApp, subscribers: usize) -> u64 {
+/// Statements one booking costs while `subscribers` callers follow the session: anonymous
+/// ones, or participants (each their own).
+async fn booking_cost(app: &TestApp, subscribers: usize, participants: bool) -> u64 {
     let session = bookable_session(app, 50).await;
     let id = global_session(&session);
     let mut followers = Vec::new();
     for _ in 0..subscribers {
-        let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+        let token = if participants {
+            Some(app.participant_token(insert_participant(&app.db).await.id))
+        } else {
+            None
+        };
+        let mut subscriber = Subscriber::connect(&app.address, token.as_deref())
+            .await
+            .unwrap();
         subscriber
             .subscribe("s", SESSION_UPDATED, json!({ "id": id }))
             .await;
@@ -156,11 +164,75 @@ async fn one_change_is_resolved_once_for_every_subscriber_of_a_class() {
         settings.limits.rate_limit_anonymous_per_minute = 0;
     })
     .await;
-    let one = booking_cost(&app, 1).await;
-    let twenty = booking_cost(&app, 20).await;
+    let one = booking_cost(&app, 1, false).await;
+    let twenty = booking_cost(&app, 20, false).await;
     assert!(
         twenty <= one + 1,
         "twenty subscribers cost {twenty} statements, one {one}"
+    );
+    // Every participant is shown a public session alike: twenty participants are one class.
+    let one = booking_cost(&app, 1, true).await;
+    let twenty = booking_cost(&app, 20, true).await;
+    assert!(
+        twenty <= one + 1,
+        "twenty participants cost {twenty} statements, one {one}"
+    );
+}
+
+/// Statements one cancellation costs while `waiting` participants follow their own places on
+/// the waiting list, every one of which moves.
+async fn queue_cost(app: &TestApp, waiting: usize) -> u64 {
+    let session = bookable_session(app, 1).await;
+    let seated = insert_participant(&app.db).await;
+    let seat = book_self(app, &session, seated.id).await;
+    let mut followers = Vec::new();
+    for place in 1..=waiting {
+        let person = insert_participant(&app.db).await;
+        let booked = book_self(app, &session, person.id).await;
+        let token = app.participant_token(person.id);
+        let mut subscriber = Subscriber::connect(&app.address, Some(&token))
+            .await
+            .unwrap();
+        subscriber
+            .subscribe(
+                "mine",
+                ENROLMENT_UPDATED,
+                json!({ "id": booked["enrolment"]["id"] }),
+            )
+            .await;
+        let first = subscriber.next().await;
+        assert_eq!(
+            first["data"]["myEnrolmentUpdated"]["waitingListPlace"], place,
+            "{first}"
+        );
+        followers.push(subscriber);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let before = app.statements().await;
+    app.data_as(
+        &app.participant_token(seated.id),
+        "mutation($id: ID!) { cancelEnrolment(input: { enrolmentId: $id }) { userErrors { code } } }",
+        json!({ "id": seat["enrolment"]["id"] }),
+    )
+    .await;
+    for subscriber in &mut followers {
+        subscriber.next().await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.statements().await - before
+}
+
+#[tokio::test]
+async fn a_change_to_a_queue_costs_the_same_however_many_follow_their_places() {
+    let app = spawn_app_with(|settings| {
+        settings.limits.ws_max_connections_per_caller = 100;
+    })
+    .await;
+    let two = queue_cost(&app, 2).await;
+    let twenty = queue_cost(&app, 20).await;
+    assert!(
+        twenty <= two + 1,
+        "twenty followers cost {twenty} statements, two {two}"
     );
 }
 

@@ -117,6 +117,19 @@ pub fn access_class(viewer: &Viewer) -> String {
     }
 }
 
+/// `access_class` for what every participant is shown alike: public sessions, whose every
+/// field a participant sees is either public or refused to all participants (`enrolments`,
+/// `actors`). Participants share one class there; everyone else keeps theirs.
+pub fn public_view_class(viewer: &Viewer) -> String {
+    match viewer {
+        Viewer::Person {
+            role: Role::Participant,
+            ..
+        } => "participants".to_owned(),
+        _ => access_class(viewer),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

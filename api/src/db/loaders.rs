@@ -2,7 +2,11 @@
 //! items of a response in one statement, so a query's statement count does not grow with its
 //! page size. One `DbLoader` serves every key type; a fresh one is made for each request.
 
-use std::{collections::HashMap, hash::Hash, sync::Arc};
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
@@ -31,11 +35,63 @@ use crate::sync::external_ids::{self, RecordType, Source};
 pub type Loaders = DataLoader<DbLoader>;
 
 pub fn loaders(db: DatabaseConnection) -> Loaders {
-    DataLoader::new(DbLoader { db }, tokio::spawn)
+    DataLoader::new(
+        DbLoader {
+            db,
+            known: Known::default(),
+        },
+        tokio::spawn,
+    )
 }
 
 pub struct DbLoader {
     db: DatabaseConnection,
+    known: Known,
+}
+
+/// Values already known from a change (a subscription is handed the seats and the waiting list
+/// of the change it follows): asked for, they are answered without a statement. The loaders keep
+/// nothing else between batches (async-graphql's `NoCache`), so these are the only values that
+/// outlive one; `forget_everything` forgets them too.
+#[derive(Default)]
+struct Known {
+    seats: Mutex<HashMap<SeatsOf, SeatCounts>>,
+    places: Mutex<HashMap<WaitingPlaceOf, i64>>,
+}
+
+/// Takes the known values out of `keys`: what is known, and the keys left to read.
+fn known_first<K: Hash + Eq + Copy, V: Copy>(
+    known: &Mutex<HashMap<K, V>>,
+    keys: &[K],
+) -> (HashMap<K, V>, Vec<K>) {
+    let Ok(known) = known.lock() else {
+        return (HashMap::new(), keys.to_vec());
+    };
+    let mut found = HashMap::new();
+    let mut left = Vec::new();
+    for key in keys {
+        match known.get(key) {
+            Some(value) => {
+                found.insert(*key, *value);
+            }
+            None => left.push(*key),
+        }
+    }
+    (found, left)
+}
+
+/// Makes the seats of a session known, as a change left them.
+pub fn know_seats(loaders: &Loaders, key: SeatsOf, seats: SeatCounts) {
+    if let Ok(mut known) = loaders.loader().known.seats.lock() {
+        known.insert(key, seats);
+    }
+}
+
+/// Makes the place of a waiting enrolment known, as a change left it.
+pub fn know_place(loaders: &Loaders, key: WaitingPlaceOf, place: i64) {
+    if let Ok(mut known) = loaders.loader().known.places.lock() {
+        known.insert(key, place);
+    }
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
@@ -303,11 +359,16 @@ impl Loader<SeatsOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[SeatsOf]) -> LoadResult<SeatsOf, SeatCounts> {
-        let mut counts = sessions::count_seats(&self.db, &uuids(keys, |k| k.0.0)).await?;
-        Ok(keys
-            .iter()
-            .map(|k| (*k, counts.remove(&k.0.0).unwrap_or_default()))
-            .collect())
+        let (mut found, keys) = known_first(&self.known.seats, keys);
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let mut counts = sessions::count_seats(&self.db, &uuids(&keys, |k| k.0.0)).await?;
+        found.extend(
+            keys.iter()
+                .map(|k| (*k, counts.remove(&k.0.0).unwrap_or_default())),
+        );
+        Ok(found)
     }
 }
 
@@ -436,11 +497,17 @@ impl Loader<WaitingPlaceOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[WaitingPlaceOf]) -> LoadResult<WaitingPlaceOf, i64> {
-        let places = booking::waiting_places(&self.db, &uuids(keys, |k| k.0.0)).await?;
-        Ok(places
-            .into_iter()
-            .map(|(id, place)| (WaitingPlaceOf(EnrolmentId(id)), place))
-            .collect())
+        let (mut found, keys) = known_first(&self.known.places, keys);
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let places = booking::waiting_places(&self.db, &uuids(&keys, |k| k.0.0)).await?;
+        found.extend(
+            places
+                .into_iter()
+                .map(|(id, place)| (WaitingPlaceOf(EnrolmentId(id)), place)),
+        );
+        Ok(found)
     }
 }
 
@@ -521,6 +588,13 @@ impl Loader<AssignmentsOf> for DbLoader {
 
 /// Forgets everything loaded so far: after a mutation, the rest of the request reads anew.
 pub fn forget_everything(loaders: &Loaders) {
+    let known = &loaders.loader().known;
+    if let Ok(mut seats) = known.seats.lock() {
+        seats.clear();
+    }
+    if let Ok(mut places) = known.places.lock() {
+        places.clear();
+    }
     loaders.clear::<CourseId>();
     loaders.clear::<SessionId>();
     loaders.clear::<LocationId>();

@@ -23,6 +23,7 @@ pub use context::{IdempotencySettings, ReportingSettings, RequestData, Services}
 use mutation::Mutation;
 use query::Query;
 use subscription::Subscription;
+pub use subscription::follows_public_sessions;
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

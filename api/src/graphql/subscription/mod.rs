@@ -364,3 +364,27 @@ impl AvailabilitySubscription {
         }))
     }
 }
+
+/// Whether a subscription follows public sessions only (`sessionUpdated`,
+/// `sessionAvailability`): then what it shows does not depend on which participant asks
+/// (`policy::public_view_class`). A document that does not parse, or selects anything else at its
+/// root (fragments included), is not.
+pub fn follows_public_sessions(query: &str) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+
+    if crate::graphql::nesting::exceeds(query, crate::graphql::nesting::MAX_NESTING) {
+        return false;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let DocumentOperations::Single(operation) = &document.operations else {
+        return false;
+    };
+    operation.node.ty == OperationType::Subscription
+        && operation.node.selection_set.node.items.iter().all(|item| {
+            matches!(&item.node, Selection::Field(field)
+                if matches!(field.node.name.node.as_str(),
+                    "sessionUpdated" | "sessionAvailability" | "__typename"))
+        })
+}

@@ -38,15 +38,14 @@ async fn as_changed(mut row: session::Model, change: &Availability, loaders: &Lo
     row.capacity = change.capacity;
     row.booking_open = change.booking_open;
     row.availability_version = change.version;
-    loaders
-        .feed_one(
-            SeatsOf(SessionId(row.id)),
-            SeatCounts {
-                taken: change.taken,
-                waiting: change.waiting,
-            },
-        )
-        .await;
+    loaders::know_seats(
+        loaders,
+        SeatsOf(SessionId(row.id)),
+        SeatCounts {
+            taken: change.taken,
+            waiting: change.waiting,
+        },
+    );
     Session(row)
 }
 
@@ -232,7 +231,7 @@ async fn read_standing(
     loaders::forget_everything(loaders);
     row.status = status;
     if let Some(place) = place {
-        loaders.feed_one(WaitingPlaceOf(id), place).await;
+        loaders::know_place(loaders, WaitingPlaceOf(id), place);
     }
     Ok(Some(Standing { row, place }))
 }

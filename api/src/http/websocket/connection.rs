@@ -339,8 +339,14 @@ impl Connection {
         self.generation += 1;
         let generation = self.generation;
         let introspection = introspection_allowed(self.state.introspection, &viewer);
+        // Public sessions look alike to every participant: one execution serves them all.
+        let class = if crate::graphql::follows_public_sessions(&operation.query) {
+            policy::public_view_class(&viewer)
+        } else {
+            policy::access_class(&viewer)
+        };
         let key = shared::key(
-            &format!("{}:{introspection}", policy::access_class(&viewer)),
+            &format!("{class}:{introspection}"),
             &operation.query,
             operation.variables.as_ref(),
             operation.operation_name.as_deref(),
