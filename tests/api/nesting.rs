@@ -88,7 +88,12 @@ async fn the_deepest_document_that_fits_in_a_url_is_refused_over_get() {
     let app = spawn_app().await;
     // About 20,000 levels of brackets fill the longest URL an HTTP client sends (64 KiB).
     let compact_selection = format!("{}{}", "{a".repeat(10_000), "}".repeat(10_000));
-    for query in [list(20_000), compact_selection] {
+    let compact_object = format!(
+        "{{ courses(filter: {}1{}) {{ totalCount }} }}",
+        "{a:".repeat(15_000),
+        "}".repeat(15_000)
+    );
+    for query in [list(20_000), compact_object, compact_selection] {
         let query = query.replace(' ', "%20").replace('"', "%22");
         let response = app
             .client
@@ -141,9 +146,20 @@ async fn variables_nested_too_deep_are_refused_with_the_same_code() {
 #[tokio::test]
 async fn a_deep_subscription_sent_in_continuation_frames_is_refused_and_the_service_lives() {
     let app = spawn_app().await;
-    let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+    for query in [list(100_000), object(100_000), selection(100_000)] {
+        let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+        let query = format!("subscription {query}");
+        send_in_frames(&mut subscriber, &query, json!({})).await;
+        let answer = subscriber.next().await;
+        assert_eq!(error_code(&answer), "DOCUMENT_TOO_NESTED", "{answer}");
+        still_alive(&app).await;
+    }
+}
+
+/// A subscribe message sent in continuation frames of 16 KiB.
+async fn send_in_frames(subscriber: &mut Subscriber, query: &str, variables: Value) {
     let message = json!({ "id": "deep", "type": "subscribe",
-        "payload": { "query": format!("subscription {}", list(100_000)) } })
+        "payload": { "query": query, "variables": variables } })
     .to_string()
     .into_bytes();
     let chunks: Vec<&[u8]> = message.chunks(16 * 1024).collect();
@@ -162,8 +178,41 @@ async fn a_deep_subscription_sent_in_continuation_frames_is_refused_and_the_serv
             )))
             .await;
     }
-    let answer = subscriber.next().await;
-    assert_eq!(error_code(&answer), "DOCUMENT_TOO_NESTED", "{answer}");
+}
+
+#[tokio::test]
+async fn variables_nested_too_deep_over_a_websocket_are_refused_with_the_code() {
+    let app = spawn_app().await;
+    let query = "subscription($id: ID!) { sessionUpdated(sessionId: $id) { id } }";
+    // Deeper than the bound, but still JSON that can be read: the operation is refused.
+    let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+    let deep: Value =
+        serde_json::from_str(&format!("{}1{}", "[".repeat(110), "]".repeat(110))).unwrap();
+    send_in_frames(&mut subscriber, query, json!({ "id": deep })).await;
+    let answer = subscriber.receive().await;
+    assert_eq!(answer["id"], "deep", "{answer}");
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"], "DOCUMENT_TOO_NESTED",
+        "{answer}"
+    );
+    // Far deeper: the message cannot be read at all, and the connection says why it ends.
+    let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+    let text = format!(
+        "{{\"id\":\"deep\",\"type\":\"subscribe\",\"payload\":{{\"query\":\"{{ a }}\",\"variables\":{{\"v\":{}1{}}}}}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    subscriber.send_raw(Message::Text(text.into())).await;
+    let closed = subscriber.receive().await;
+    assert_eq!(closed["code"], 4400, "{closed}");
+    assert!(
+        closed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("DOCUMENT_TOO_NESTED"),
+        "{closed}"
+    );
     still_alive(&app).await;
 }
 

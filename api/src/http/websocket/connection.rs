@@ -30,6 +30,7 @@ use crate::{
     graphql::{
         RequestData, error_codes,
         limits::{IntrospectionRefused, SubscriptionsOnly},
+        nesting,
     },
     http::{
         AppState,
@@ -206,8 +207,21 @@ impl Connection {
 
     /// Handles one text message; says why the connection must end, if it must.
     async fn receive(&mut self, text: &str) -> Option<Ending> {
+        // Variables and extensions nest no deeper than any document: past the bound a message is
+        // refused with DOCUMENT_TOO_NESTED, for its operation while it can still be read (JSON
+        // stops at 128 levels), else in the reason the connection is closed with.
+        let too_deep = nesting::exceeds(text, nesting::MAX_NESTING);
         let message = match protocol::parse(self.protocol, text) {
             Ok(message) => message,
+            Err(_) if too_deep => {
+                return ending(
+                    close::BAD_REQUEST,
+                    format!(
+                        "the message nests deeper than {} levels (DOCUMENT_TOO_NESTED)",
+                        nesting::MAX_NESTING
+                    ),
+                );
+            }
             Err(reason) => return ending(close::BAD_REQUEST, reason),
         };
         match message {
@@ -236,6 +250,20 @@ impl Connection {
                     }
                     // The legacy protocol restarts an operation under a reused id.
                     self.stop(&id);
+                }
+                if too_deep {
+                    let errors = json!([{
+                        "message": format!(
+                            "the variables nest deeper than {} levels",
+                            nesting::MAX_NESTING
+                        ),
+                        "extensions": { "code": code::DOCUMENT_TOO_NESTED },
+                    }]);
+                    return self
+                        .send(ServerMessage::Error { id: &id, errors })
+                        .await
+                        .err()
+                        .and(ending(close::NORMAL, ""));
                 }
                 self.subscribe(id, payload).await
             }
