@@ -43,6 +43,7 @@ mod defaults {
     pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
     pub const REQUEST_HEADER_TIMEOUT_MS: u64 = 5_000;
     pub const REQUEST_BODY_TIMEOUT_MS: u64 = 10_000;
+    pub const RESPONSE_STALL_TIMEOUT_MS: u64 = 60_000;
     pub const WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 20;
     pub const WS_MAX_CONNECTIONS_PER_CALLER: usize = 10;
     pub const WS_CONNECTION_INIT_TIMEOUT_MS: u64 = 10_000;
@@ -486,6 +487,11 @@ pub struct LimitSettings {
     #[arg(long, env = "REQUEST_BODY_TIMEOUT_MS", default_value_t = defaults::REQUEST_BODY_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub body_timeout_ms: u64,
 
+    /// Longest an answer may wait for a client that stopped reading it, in milliseconds: the
+    /// connection is then dropped (TCP_USER_TIMEOUT, on Linux).
+    #[arg(long, env = "RESPONSE_STALL_TIMEOUT_MS", default_value_t = defaults::RESPONSE_STALL_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1_000..=600_000))]
+    pub response_stall_timeout_ms: u64,
+
     /// Subscriptions one WebSocket connection may run at once.
     #[arg(long, env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = defaults::WS_MAX_SUBSCRIPTIONS_PER_CONNECTION, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub ws_max_subscriptions: usize,
@@ -551,6 +557,7 @@ impl Default for LimitSettings {
             max_connections_per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
             header_timeout_ms: defaults::REQUEST_HEADER_TIMEOUT_MS,
             body_timeout_ms: defaults::REQUEST_BODY_TIMEOUT_MS,
+            response_stall_timeout_ms: defaults::RESPONSE_STALL_TIMEOUT_MS,
             ws_max_subscriptions: defaults::WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
             ws_max_connections_per_caller: defaults::WS_MAX_CONNECTIONS_PER_CALLER,
             ws_init_timeout_ms: defaults::WS_CONNECTION_INIT_TIMEOUT_MS,

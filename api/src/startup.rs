@@ -22,7 +22,7 @@ use crate::{
         persisted::PersistedDocuments,
         rate_limit::RateLimits,
         response_cache::ResponseCache,
-        routes,
+        routes, unread_body,
     },
     live::Live,
     metrics::Metrics,
@@ -84,6 +84,14 @@ impl Application {
         let listener = TcpListener::bind(settings.listen_addr)
             .with_context(|| format!("binding {}", settings.listen_addr))?;
         let address = listener.local_addr().context("reading the bound address")?;
+        // An answer a client stopped reading holds its connection no longer than this: the
+        // kernel gives up on data left unacknowledged (accepted sockets inherit it).
+        #[cfg(target_os = "linux")]
+        socket2::SockRef::from(&listener)
+            .set_tcp_user_timeout(Some(Duration::from_millis(
+                settings.limits.response_stall_timeout_ms,
+            )))
+            .context("setting TCP_USER_TIMEOUT")?;
         let live = Live::start(&settings.database_url, db.get_database_backend()).await?;
         let kept_for = chrono::Duration::hours(i64::from(settings.idempotency_key_hours));
         spawn_idempotency_purge(db.clone(), kept_for);
@@ -200,13 +208,18 @@ impl Application {
                 // Answers are what their Content-Type says; browsers must not guess otherwise.
                 .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(middleware::Compress::default())
-                // Outermost: a crowded connection is answered before anything else runs.
+                // A crowded connection is answered before anything else runs.
                 .wrap(middleware::from_fn(refuse_crowded))
+                // Outermost: a chunked body left unread closes its connection (`unread_body`).
+                .wrap(middleware::from_fn(unread_body::hold_unread_body))
                 .configure(routes)
         })
         .on_connect(connections.on_connect())
         // The headers must arrive in time too (HTTP 408); the body has its own deadline.
         .client_request_timeout(Duration::from_millis(settings.limits.header_timeout_ms))
+        // A connection closed with a body still unread lingers this long for the client to stop
+        // sending, then goes (not at once: the client would get a reset instead of its answer).
+        .client_disconnect_timeout(Duration::from_secs(2))
         // Signals are the service's own (see `run_until_signalled`); after the grace period,
         // connections still open are dropped.
         .disable_signals()

@@ -57,6 +57,76 @@ async fn a_body_that_trickles_in_is_cut_off_with_408() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// Sends `head`, then a chunked body one byte a chunk every 200 ms for as long as the server
+/// reads; answers what came back and how long the server took to close the connection.
+async fn trickle_chunks(app: &TestApp, head: &str) -> (String, Duration) {
+    let (mut reader, mut writer) = connect(app).await.into_split();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let trickle = tokio::spawn(async move {
+        while started.elapsed() < Duration::from_secs(30) {
+            if writer.write_all(b"1\r\n \r\n").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut answer)).await;
+    let closed_after = started.elapsed();
+    trickle.abort();
+    (String::from_utf8_lossy(&answer).into_owned(), closed_after)
+}
+
+#[tokio::test]
+async fn a_chunked_body_that_trickles_in_is_cut_off_and_its_connection_closed() {
+    let app = spawn_app_with(|settings| settings.limits.body_timeout_ms = 500).await;
+    let (answer, closed_after) = trickle_chunks(
+        &app,
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+    // The body's deadline, then at most the two seconds a closing connection lingers.
+    assert!(
+        closed_after < Duration::from_secs(6),
+        "closed after {closed_after:?}"
+    );
+
+    // An answer that never needed the body closes the connection as well.
+    let (answer, closed_after) = trickle_chunks(
+        &app,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        closed_after < Duration::from_secs(6),
+        "closed after {closed_after:?}"
+    );
+
+    // A chunked body read to its end leaves the connection open for the next request.
+    let mut stream = connect(&app).await;
+    let body = QUERY;
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    for _ in 0..2 {
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buffer = vec![0; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .unwrap()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buffer[..read]).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
 #[tokio::test]
 async fn headers_that_trickle_in_are_cut_off() {
     let app = spawn_app_with(|settings| settings.limits.header_timeout_ms = 300).await;

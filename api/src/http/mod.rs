@@ -13,6 +13,7 @@ pub mod persisted;
 pub mod rate_limit;
 mod reports;
 pub mod response_cache;
+pub mod unread_body;
 mod websocket;
 
 use std::{sync::Arc, time::Duration};
