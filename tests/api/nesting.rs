@@ -245,6 +245,42 @@ async fn a_websocket_message_larger_than_a_request_body_closes_the_connection() 
 }
 
 #[tokio::test]
+async fn a_websocket_message_that_trickles_in_is_cut_off() {
+    let app = spawn_app_with(|settings| settings.limits.body_timeout_ms = 500).await;
+    let mut subscriber = Subscriber::connect(&app.address, None).await.unwrap();
+    let started = std::time::Instant::now();
+    subscriber
+        .send_raw(Message::Frame(Frame::message(
+            b"{\"type\":\"subscribe\",".to_vec(),
+            OpCode::Data(Data::Text),
+            false,
+        )))
+        .await;
+    let closed = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still open after 10 s"
+        );
+        subscriber
+            .send_raw(Message::Frame(Frame::message(
+                b" ".to_vec(),
+                OpCode::Data(Data::Continue),
+                false,
+            )))
+            .await;
+        if let Ok(message) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), subscriber.receive()).await
+        {
+            break message;
+        }
+    };
+    assert_eq!(closed["type"], "closed", "{closed}");
+    assert_eq!(closed["code"], 1008, "{closed}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    still_alive(&app).await;
+}
+
+#[tokio::test]
 async fn a_long_chain_of_fragments_is_refused_and_the_service_lives() {
     let app = spawn_app().await;
     // Each fragment spreads the next: one level of text, a long way for anything that follows.

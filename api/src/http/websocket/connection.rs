@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc, time::Duration};
 
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{CloseCode, CloseReason, Session};
 use async_graphql::Response;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use tokio::{
 
 use super::{
     callers::Place,
+    frames::{Broken, Messages, Whole},
     protocol::{self, ClientMessage, Protocol, ServerMessage, Subscribe, close},
     shared::{self, Event, Follower, Item, Publisher},
 };
@@ -89,7 +90,7 @@ fn ending(code: u16, reason: impl Into<String>) -> Option<Ending> {
 pub async fn serve(
     state: Arc<AppState>,
     session: Session,
-    mut messages: AggregatedMessageStream,
+    mut messages: Messages,
     protocol: Protocol,
     ip: Option<IpAddr>,
 ) {
@@ -121,23 +122,25 @@ pub async fn serve(
                 last_heard = Instant::now();
                 let end = match message {
                     None => break None,
-                    Some(Ok(AggregatedMessage::Text(text))) => connection.receive(&text).await,
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                    Some(Ok(Whole::Text(text))) => connection.receive(&text).await,
+                    Some(Ok(Whole::Binary)) => {
                         ending(close::BAD_REQUEST, "binary messages are not part of the protocol")
                     }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    Some(Ok(Whole::Ping(bytes))) => {
                         if within(connection.session.pong(&bytes)).await.is_err() {
                             break None;
                         }
                         None
                     }
-                    Some(Ok(AggregatedMessage::Pong(_))) => None,
-                    Some(Ok(AggregatedMessage::Close(_))) => ending(close::NORMAL, ""),
-                    // Frames or messages beyond the size limit end up here, as do broken frames.
-                    Some(Err(actix_ws::ProtocolError::Overflow | actix_ws::ProtocolError::Io(_))) => {
+                    Some(Ok(Whole::Pong)) => None,
+                    Some(Ok(Whole::Close)) => ending(close::NORMAL, ""),
+                    Some(Err(Broken::TooLarge)) => {
                         ending(close::MESSAGE_TOO_BIG, "the message is too large")
                     }
-                    Some(Err(_)) => ending(close::PROTOCOL_ERROR, "malformed frame"),
+                    Some(Err(Broken::TooSlow)) => {
+                        ending(close::POLICY_VIOLATION, "the message did not arrive in time")
+                    }
+                    Some(Err(Broken::Malformed)) => ending(close::PROTOCOL_ERROR, "malformed frame"),
                 };
                 if end.is_some() {
                     break end;

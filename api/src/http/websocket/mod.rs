@@ -11,6 +11,7 @@
 
 mod callers;
 mod connection;
+mod frames;
 mod protocol;
 mod shared;
 
@@ -50,11 +51,9 @@ pub async fn websocket(
     };
     let (response, session, messages) =
         actix_ws::handle_with_protocols(&request, payload, &[protocol.name()])?;
-    // A message may be as large as a request body, however many frames it comes in.
-    let messages = messages
-        .max_frame_size(state.max_body_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(state.max_body_bytes);
+    // A message may be as large as a request body, however many frames it comes in, and must
+    // be whole within the body's deadline.
+    let messages = frames::Messages::new(messages, state.max_body_bytes, state.body_timeout);
     actix_web::rt::spawn(connection::serve(
         state.into_inner(),
         session,
