@@ -353,6 +353,17 @@ async fn variables_that_cannot_be_coerced_fail_the_request_before_it_runs() {
             json!({ "t": [1, 2] }),
             "$t",
         ),
+        // Named, as every client names its operations (the parser files these apart).
+        (
+            "query Q($d: DateTime!) { sessions(filter: { startsFrom: $d }) { totalCount } }",
+            json!({ "d": null }),
+            "$d",
+        ),
+        (
+            "query Q($d: DateTime!) { sessions(filter: { startsFrom: $d }) { totalCount } }",
+            json!({ "d": "garbage" }),
+            "$d",
+        ),
     ] {
         let body = json!({ "query": query, "variables": variables }).to_string();
         let response = post(

@@ -137,6 +137,10 @@ async fn introspection_that_multiplies_its_lists_is_refused_before_it_runs() {
         possibleTypes { interfaces { possibleTypes { interfaces { name } } } } } } } } } } } } }";
     let body = app.graphql(through, json!({ "t": "Node" })).await;
     assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
+    // And through the variable's default value, which the executor applies after parsing.
+    let by_default = format!("query Q($t: String = \"Node\") {{ __type(name: $t) {{ {inner} }} }}");
+    let body = app.graphql(&by_default, json!({})).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
     assert_eq!(app.statements().await, before, "nothing ran");
 
     // A small look at the same lists passes.

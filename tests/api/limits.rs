@@ -116,6 +116,14 @@ async fn too_many_aliases_root_fields_or_directives_are_refused() {
     .await;
     refused_with(&app, &format!("{{ {roots} }}"), "TOO_MANY_ROOT_FIELDS").await;
     refused_with(&app, &fragment_roots, "TOO_MANY_ROOT_FIELDS").await;
+    // However deep the fragments that hold them.
+    let nested_roots = format!(
+        "{{ ...R0 }} {} fragment R6 on Query {{ {roots} }}",
+        (0..6)
+            .map(|n| format!("fragment R{n} on Query {{ ...R{} }} ", n + 1))
+            .collect::<String>()
+    );
+    refused_with(&app, &nested_roots, "TOO_MANY_ROOT_FIELDS").await;
     refused_with(
         &app,
         &format!("{{ courses {{ {directives} }} }}"),

@@ -281,6 +281,141 @@ async fn a_websocket_message_that_trickles_in_is_cut_off() {
 }
 
 #[tokio::test]
+async fn fragments_spread_twice_over_are_refused_before_validation_walks_them() {
+    let app = spawn_app().await;
+    // 1 KB of text; 2^30 fields once inlined (a chain of 25 held a worker for over a minute).
+    let depth = 30;
+    let fragments: String = (0..depth)
+        .map(|n| {
+            format!(
+                "fragment F{n} on Query {{ ...F{next} ...F{next} }} ",
+                next = n + 1
+            )
+        })
+        .collect();
+    let query = format!("{{ ...F0 }} {fragments} fragment F{depth} on Query {{ __typename }}");
+    let started = std::time::Instant::now();
+    let (status, body) = post(&app, &query).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COSTLY", "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    still_alive(&app).await;
+
+    // A fragment spread many times over a few levels is fine.
+    let small = "{ ...A } fragment A on Query { ...B ...B } fragment B on Query { __typename }";
+    let (status, body) = post(&app, small).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A WebSocket opened by hand, for frames no client library would send.
+async fn raw_websocket(app: &TestApp) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+              Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// Writes `frame`, then `filler` bytes in pieces every `pause` until the server closes; answers
+/// the close code it sent (if any), how long it took and how much was written.
+async fn feed_until_closed(
+    mut stream: tokio::net::TcpStream,
+    frame: &[u8],
+    piece: usize,
+    pause: std::time::Duration,
+) -> (Option<u16>, std::time::Duration, usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let started = std::time::Instant::now();
+    stream.write_all(frame).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        let mut written = 0;
+        let zeros = vec![0_u8; piece];
+        while started.elapsed() < std::time::Duration::from_secs(20) {
+            if writer.write_all(&zeros).await.is_err() {
+                break;
+            }
+            written += piece;
+            tokio::time::sleep(pause).await;
+        }
+        written
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        reader.read_to_end(&mut answer),
+    )
+    .await;
+    let took = started.elapsed();
+    writing.abort();
+    let written = writing.await.unwrap_or(0);
+    // A close frame from the server: 0x88, its length, then the code.
+    let code = answer
+        .windows(4)
+        .find(|w| w[0] == 0x88 && w[1] >= 2)
+        .map(|w| u16::from_be_bytes([w[2], w[3]]));
+    (code, took, written)
+}
+
+#[tokio::test]
+async fn a_single_frame_is_bounded_in_size_and_time_as_it_arrives() {
+    let app = spawn_app_with(|settings| {
+        settings.max_body_bytes = 64 * 1024;
+        settings.limits.body_timeout_ms = 500;
+    })
+    .await;
+    // A masked text frame that says it holds 4 GB, and bytes as fast as they go.
+    let mut huge = vec![0x81, 0xFF];
+    huge.extend_from_slice(&4_000_000_000_u64.to_be_bytes());
+    huge.extend_from_slice(&[1, 2, 3, 4]);
+    let (code, took, written) = feed_until_closed(
+        raw_websocket(&app).await,
+        &huge,
+        256 * 1024,
+        std::time::Duration::from_millis(1),
+    )
+    .await;
+    assert_eq!(code, Some(1009), "after {took:?} and {written} bytes");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+
+    // A small frame whose bytes trickle in: cut off at the body's deadline.
+    let mut small = vec![0x81, 0xFE];
+    small.extend_from_slice(&1000_u16.to_be_bytes());
+    small.extend_from_slice(&[1, 2, 3, 4]);
+    let (code, took, _) = feed_until_closed(
+        raw_websocket(&app).await,
+        &small,
+        1,
+        std::time::Duration::from_millis(100),
+    )
+    .await;
+    assert_eq!(code, Some(1008), "after {took:?}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    still_alive(&app).await;
+}
+
+#[tokio::test]
 async fn a_long_chain_of_fragments_is_refused_and_the_service_lives() {
     let app = spawn_app().await;
     // Each fragment spreads the next: one level of text, a long way for anything that follows.

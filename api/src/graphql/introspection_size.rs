@@ -103,9 +103,7 @@ impl<'a> Counter<'a> {
                                     value
                                         .node
                                         .clone()
-                                        .into_const_with(|variable| {
-                                            self.variables.get(&variable).cloned().ok_or(())
-                                        })
+                                        .into_const_with(|variable| self.variable(&variable))
                                         .ok()
                                 })
                                 .and_then(|value| self.type_name(&value));
@@ -116,10 +114,14 @@ impl<'a> Counter<'a> {
                         _ => {}
                     }
                 }
+                // Each visit costs, so that fragments spread twice over cannot make counting
+                // itself the expensive part.
                 Selection::InlineFragment(fragment) => {
+                    self.spend(1)?;
                     self.root(&fragment.node.selection_set.node, spreads + 1)?;
                 }
                 Selection::FragmentSpread(spread) => {
+                    self.spend(1)?;
                     if let Some(set) = self.fragment(&spread.node.fragment_name.node) {
                         self.root(set, spreads + 1)?;
                     }
@@ -127,6 +129,25 @@ impl<'a> Counter<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A variable's value as the executor will see it: sent, or else its default (async-graphql
+    /// applies defaults after parsing, so they are read from the definitions here).
+    fn variable(&self, name: &Name) -> Result<Value, ()> {
+        if let Some(value) = self.variables.get(name) {
+            return Ok(value.clone());
+        }
+        let operations: Vec<_> = match &self.document.operations {
+            DocumentOperations::Single(operation) => vec![operation],
+            DocumentOperations::Multiple(operations) => operations.values().collect(),
+        };
+        operations
+            .into_iter()
+            .flat_map(|operation| &operation.node.variable_definitions)
+            .find(|definition| definition.node.name.node == *name)
+            .and_then(|definition| definition.node.default_value.as_ref())
+            .map(|value| value.node.clone())
+            .ok_or(())
     }
 
     /// The registry's own spelling of the type `__type(name:)` asks for; none when unknown.
@@ -159,9 +180,11 @@ impl<'a> Counter<'a> {
                     self.field(field.node.name.node.as_str(), children, object)?;
                 }
                 Selection::InlineFragment(fragment) => {
+                    self.spend(1)?;
                     self.object(&fragment.node.selection_set.node, object, spreads + 1)?;
                 }
                 Selection::FragmentSpread(spread) => {
+                    self.spend(1)?;
                     if let Some(set) = self.fragment(&spread.node.fragment_name.node) {
                         self.object(set, object, spreads + 1)?;
                     }

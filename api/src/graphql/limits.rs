@@ -14,7 +14,7 @@ use std::{
 };
 
 use async_graphql::{
-    Pos, Positioned, Response, ServerError, ServerResult, ValidationResult, Variables,
+    Pos, Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
         NextValidation,
@@ -278,32 +278,89 @@ fn measure(set: &SelectionSet, shape: &mut Shape) {
     }
 }
 
-/// Fields at the root of a selection set, looking through fragments (a few levels deep: the
-/// document has not been validated yet, so fragments could even refer to each other).
-fn root_fields(
-    set: &Positioned<SelectionSet>,
-    document: &ExecutableDocument,
-    depth: usize,
-) -> usize {
-    if depth > 4 {
-        return 0;
+/// Fields a document selects once its fragments are inlined, at most: fragments spreading
+/// fragments twice over grow a 1 KB document exponentially, and validation walks every copy (a
+/// chain of 25 held a worker for over a minute). The standard introspection query inlines to a
+/// few hundred.
+pub const MAX_INLINED_FIELDS: usize = 20_000;
+
+/// How many fields a fragment, or a selection set, stands for with its fragments inlined, and
+/// how many of them stand at its root; each fragment is measured once. A cycle counts nothing
+/// (validation refuses it).
+#[derive(Default)]
+struct Inlined<'a> {
+    fragments: HashMap<&'a str, (usize, usize)>,
+    open: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Inlined<'a> {
+    /// (all fields, root fields) of a selection set.
+    fn set(&mut self, set: &'a SelectionSet, document: &'a ExecutableDocument) -> (usize, usize) {
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    let (inner, _) = self.set(&field.node.selection_set.node, document);
+                    (inner.saturating_add(1), 1)
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.set(&fragment.node.selection_set.node, document)
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str(), document)
+                }
+            })
+            .fold((0, 0), |(all, roots), (more, more_roots)| {
+                (all.saturating_add(more), roots.saturating_add(more_roots))
+            })
     }
-    set.node
-        .items
+
+    fn fragment(&mut self, name: &'a str, document: &'a ExecutableDocument) -> (usize, usize) {
+        if let Some(known) = self.fragments.get(name) {
+            return *known;
+        }
+        let Some(fragment) = document.fragments.get(name) else {
+            return (0, 0);
+        };
+        if !self.open.insert(name) {
+            return (0, 0);
+        }
+        let measured = self.set(&fragment.node.selection_set.node, document);
+        self.open.remove(name);
+        self.fragments.insert(name, measured);
+        measured
+    }
+}
+
+/// Refuses a document whose fragments chain deeper than the nesting bound, or inline to more
+/// than `MAX_INLINED_FIELDS`; both measured once per fragment, without recursing along chains.
+fn fragments_within_bounds(document: &ExecutableDocument) -> ServerResult<()> {
+    let depths = document_depths(document);
+    let deepest = depths.plain.max(depths.introspection).max(depths.chain);
+    if deepest > nesting::MAX_NESTING {
+        return Err(refuse(
+            code::DOCUMENT_TOO_NESTED,
+            format!(
+                "the document nests {deepest} levels deep through its fragments; at most {} are allowed",
+                nesting::MAX_NESTING
+            ),
+        ));
+    }
+    let mut inlined = Inlined::default();
+    let fields = document
+        .operations
         .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(_) => 1,
-            Selection::InlineFragment(fragment) => {
-                root_fields(&fragment.node.selection_set, document, depth + 1)
-            }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(0, |fragment| {
-                    root_fields(&fragment.node.selection_set, document, depth + 1)
-                }),
-        })
-        .sum()
+        .map(|(_, operation)| inlined.set(&operation.node.selection_set.node, document).0)
+        .fold(0_usize, usize::saturating_add);
+    if fields > MAX_INLINED_FIELDS {
+        return Err(refuse(
+            code::QUERY_TOO_COSTLY,
+            format!(
+                "the document selects {fields} fields once its fragments are inlined; at most {MAX_INLINED_FIELDS} are allowed"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl LimitsOfRequest {
@@ -315,6 +372,7 @@ impl LimitsOfRequest {
     ) -> ServerResult<()> {
         let limits = &self.settings;
         let mut shape = Shape::default();
+        let mut inlined = Inlined::default();
         let operations: Vec<_> = match &document.operations {
             DocumentOperations::Single(operation) => vec![operation],
             DocumentOperations::Multiple(operations) => operations.values().collect(),
@@ -329,7 +387,7 @@ impl LimitsOfRequest {
             }
             shape.directives += operation.node.directives.len();
             measure(&operation.node.selection_set.node, &mut shape);
-            let roots = root_fields(&operation.node.selection_set, document, 0);
+            let (_, roots) = inlined.set(&operation.node.selection_set.node, document);
             if roots > limits.max_root_fields {
                 return Err(refuse(
                     code::TOO_MANY_ROOT_FIELDS,
@@ -414,6 +472,12 @@ impl Extension for LimitsOfRequest {
                 ),
             ));
         }
+        // async-graphql walks every copy of every fragment spread while it parses (its recursion
+        // check) and again when it validates: a document whose fragments nest or multiply past
+        // the bounds is refused before it does, on a parse of our own.
+        if let Ok(document) = async_graphql::parser::parse_query(query) {
+            fragments_within_bounds(&document)?;
+        }
         let document = next
             .run(ctx, query, variables)
             .await
@@ -437,11 +501,6 @@ impl Extension for LimitsOfRequest {
                 .set("field", format!("${}", unfit.variable));
             return Err(error);
         }
-        self.check_shape(
-            &document,
-            ctx.data_opt::<IntrospectionRefused>().is_some(),
-            ctx.data_opt::<SubscriptionsOnly>().is_some(),
-        )?;
         // Validation recurses through fragments as they are inlined, and along chains of fragments
         // spreading fragments: both are bounded like the text before it runs.
         let depths = document_depths(&document);
@@ -458,6 +517,12 @@ impl Extension for LimitsOfRequest {
         if let Ok(mut measured) = self.depths.lock() {
             *measured = depths;
         }
+        // After the depth bounds: `check_shape` follows chains of fragments as deep as they go.
+        self.check_shape(
+            &document,
+            ctx.data_opt::<IntrospectionRefused>().is_some(),
+            ctx.data_opt::<SubscriptionsOnly>().is_some(),
+        )?;
         // Only a document within every depth bound is counted, and the count stops at the budget.
         if depths.introspection > 0
             && depths.introspection <= MAX_INTROSPECTION_DEPTH

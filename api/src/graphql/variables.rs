@@ -27,14 +27,22 @@ pub struct Unfit {
 }
 
 /// Checks the variables of the document's operation. A document of several operations is left
-/// to the executor, which knows which one runs.
+/// to the executor, which knows which one runs. (The parser files a lone *named* operation under
+/// `Multiple` too, and clients name theirs: that one is checked.)
 pub fn check(
     registry: &Registry,
     document: &ExecutableDocument,
     variables: &Variables,
 ) -> Result<(), Unfit> {
-    let DocumentOperations::Single(operation) = &document.operations else {
-        return Ok(());
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => operation,
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            match operations.values().next() {
+                Some(operation) => operation,
+                None => return Ok(()),
+            }
+        }
+        DocumentOperations::Multiple(_) => return Ok(()),
     };
     for definition in &operation.node.variable_definitions {
         let definition = &definition.node;

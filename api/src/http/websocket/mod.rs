@@ -49,11 +49,19 @@ pub async fn websocket(
             ResponseType::Json,
         ));
     };
+    // A message may be as large as a request body, however many frames it comes in, and must
+    // be whole within the body's deadline; so must the bytes of any one frame (`frames`).
+    let buffered = frames::Buffered::new(state.max_body_bytes.saturating_add(64 * 1024));
+    let counted: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
+    > = Box::pin(frames::Counted::new(payload, buffered.clone()));
+    let mut counted = actix_web::dev::Payload::Stream { payload: counted };
+    let payload =
+        <web::Payload as actix_web::FromRequest>::from_request(&request, &mut counted).await?;
     let (response, session, messages) =
         actix_ws::handle_with_protocols(&request, payload, &[protocol.name()])?;
-    // A message may be as large as a request body, however many frames it comes in, and must
-    // be whole within the body's deadline.
-    let messages = frames::Messages::new(messages, state.max_body_bytes, state.body_timeout);
+    let messages =
+        frames::Messages::new(messages, buffered, state.max_body_bytes, state.body_timeout);
     actix_web::rt::spawn(connection::serve(
         state.into_inner(),
         session,
