@@ -988,3 +988,69 @@ async fn a_sources_key_books_and_cancels_only_the_people_its_source_knows() {
         "{cancelled}"
     );
 }
+
+#[tokio::test]
+async fn a_sources_key_does_not_take_over_someone_another_source_keeps() {
+    let app = spawn_app().await;
+    let theirs = source_key(&app, "other").await;
+    let ours = source_key(&app, "bzk").await;
+    let kept = sync(
+        &app,
+        &theirs,
+        SYNC_PARTICIPANTS,
+        json!({ "items": people("andere", 1) }),
+    )
+    .await;
+    let id = kept["results"][0]["participantId"].clone();
+
+    // The same address under our own id: refused, dry run or not, and nothing changes.
+    let mut same_person = people("bzk", 1);
+    same_person[0]["email"] = json!("andere-0@example.invalid");
+    same_person[0]["fullName"] = json!("Een andere naam");
+    for dry_run in [true, false] {
+        let answer = sync(
+            &app,
+            &ours,
+            SYNC_PARTICIPANTS,
+            json!({ "items": same_person, "dryRun": dry_run }),
+        )
+        .await;
+        let result = &answer["results"][0];
+        assert_eq!(result["action"], "REJECTED", "{answer}");
+        assert_eq!(result["error"]["code"], "CONFLICT", "{answer}");
+        assert_eq!(result["error"]["field"], "items.0.email", "{answer}");
+        assert!(result["participantId"].is_null(), "{answer}");
+    }
+    let admin = app.token(Role::Administrator);
+    let still = app
+        .data_as(
+            &admin,
+            "query($id: ID!) { node(id: $id) { ... on Participant { fullName } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(still["node"]["fullName"], "Testpersoon andere 0", "{still}");
+
+    // Someone only the institute knows (booked by staff) is still adopted by address.
+    let staff = app.token(Role::Coordinator);
+    let session = bookable_session(&app, 10).await;
+    let booked = app
+        .data_as(
+            &staff,
+            BOOK,
+            json!({ "input": { "sessionId": global_session(&session), "newParticipant": {
+                "fullName": "Testpersoon balie", "email": "balie@example.invalid", "role": "MAYOR" } } }),
+        )
+        .await;
+    assert_eq!(booked["bookSeat"]["status"], "CONFIRMED", "{booked}");
+    let mut walked_in = people("bzk-balie", 1);
+    walked_in[0]["email"] = json!("balie@example.invalid");
+    let adopted = sync(
+        &app,
+        &ours,
+        SYNC_PARTICIPANTS,
+        json!({ "items": walked_in }),
+    )
+    .await;
+    assert_eq!(adopted["results"][0]["action"], "UPDATED", "{adopted}");
+}

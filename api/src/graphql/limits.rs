@@ -332,9 +332,10 @@ impl<'a> Inlined<'a> {
     }
 }
 
-/// Refuses a document whose fragments chain deeper than the nesting bound, or inline to more
-/// than `MAX_INLINED_FIELDS`; both measured once per fragment, without recursing along chains.
-fn fragments_within_bounds(document: &ExecutableDocument) -> ServerResult<()> {
+/// Refuses a document whose fragments chain deeper than the nesting bound (validation recurses
+/// along them), or inline to more than `MAX_INLINED_FIELDS`; both measured once per fragment,
+/// without recursing along chains. Answers the document's depths.
+fn fragments_within_bounds(document: &ExecutableDocument) -> ServerResult<Depths> {
     let depths = document_depths(document);
     let deepest = depths.plain.max(depths.introspection).max(depths.chain);
     if deepest > nesting::MAX_NESTING {
@@ -360,7 +361,7 @@ fn fragments_within_bounds(document: &ExecutableDocument) -> ServerResult<()> {
             ),
         ));
     }
-    Ok(())
+    Ok(depths)
 }
 
 impl LimitsOfRequest {
@@ -475,9 +476,11 @@ impl Extension for LimitsOfRequest {
         // async-graphql walks every copy of every fragment spread while it parses (its recursion
         // check) and again when it validates: a document whose fragments nest or multiply past
         // the bounds is refused before it does, on a parse of our own.
-        if let Ok(document) = async_graphql::parser::parse_query(query) {
-            fragments_within_bounds(&document)?;
-        }
+        let measured = match async_graphql::parser::parse_query(query) {
+            Ok(document) => Some(fragments_within_bounds(&document)?),
+            // The executor's parse reports it.
+            Err(_) => None,
+        };
         let document = next
             .run(ctx, query, variables)
             .await
@@ -501,21 +504,10 @@ impl Extension for LimitsOfRequest {
                 .set("field", format!("${}", unfit.variable));
             return Err(error);
         }
-        // Validation recurses through fragments as they are inlined, and along chains of fragments
-        // spreading fragments: both are bounded like the text before it runs.
-        let depths = document_depths(&document);
-        let deepest = depths.plain.max(depths.introspection).max(depths.chain);
-        if deepest > nesting::MAX_NESTING {
-            return Err(refuse(
-                code::DOCUMENT_TOO_NESTED,
-                format!(
-                    "the document nests {deepest} levels deep through its fragments; at most {} are allowed",
-                    nesting::MAX_NESTING
-                ),
-            ));
-        }
-        if let Ok(mut measured) = self.depths.lock() {
-            *measured = depths;
+        // Measured (and bounded) before the executor parsed: see `fragments_within_bounds`.
+        let depths = measured.unwrap_or_else(|| document_depths(&document));
+        if let Ok(mut stored) = self.depths.lock() {
+            *stored = depths;
         }
         // After the depth bounds: `check_shape` follows chains of fragments as deep as they go.
         self.check_shape(

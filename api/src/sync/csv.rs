@@ -208,7 +208,8 @@ pub async fn import(
                     .enumerate()
                     .map(|(index, (_, record))| participant_item(index, record))
                     .collect();
-                let planned = participants::plan(db, source, items).await?;
+                // The command line is the institute's own: it may link anyone.
+                let planned = participants::plan(db, source, false, items).await?;
                 upsert::run(db, live, &actor, policy, dry_run, planned).await
             }
             Kind::Enrolments => {

@@ -5,7 +5,7 @@
 //! names one record per source and kind. Staff, and keys without a source, speak for the
 //! `default` source, where the ids of before sources were kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::external_id;
@@ -149,6 +149,28 @@ pub async fn find_external_ids(
             .all(db)
             .await?;
         found.extend(rows.into_iter().map(|row| (row.record_id, row.external_id)));
+    }
+    Ok(found)
+}
+
+/// Which of these records some source other than `source` (and other than `default`, the
+/// institute's own) knows.
+pub async fn known_to_other_sources(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    kind: RecordType,
+    record_ids: &[Uuid],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let mut found = HashSet::new();
+    for chunk in record_ids.chunks(500) {
+        let rows = external_id::Entity::find()
+            .filter(external_id::Column::Source.ne(source.as_str()))
+            .filter(external_id::Column::Source.ne(DEFAULT_SOURCE))
+            .filter(external_id::Column::RecordType.eq(kind.as_str()))
+            .filter(external_id::Column::RecordId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|row| row.record_id));
     }
     Ok(found)
 }

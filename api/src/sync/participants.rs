@@ -88,10 +88,13 @@ pub fn at_item(mut refusal: Refusal, index: usize) -> Refusal {
 }
 
 /// Plans a batch: every item looked up at once, answered `UNCHANGED` where nothing differs, and
-/// work for the rest.
+/// work for the rest. A key `scoped` to its source adopts by e-mail address only people no other
+/// source system keeps: it may not take over (rename, book, cancel) someone another ministry
+/// system is responsible for.
 pub async fn plan(
     db: &impl ConnectionTrait,
     source: &Source,
+    scoped: bool,
     items: Vec<Result<SyncedParticipant, Refusal>>,
 ) -> Result<Vec<Item>, DbErr> {
     let known_ids: Vec<&str> = items
@@ -123,6 +126,11 @@ pub async fn plan(
     let emailed: Vec<Uuid> = by_email.values().map(|p| p.id).collect();
     let known_elsewhere =
         external_ids::find_external_ids(db, source, RecordType::Participant, &emailed).await?;
+    let kept_by_others = if scoped {
+        external_ids::known_to_other_sources(db, source, RecordType::Participant, &emailed).await?
+    } else {
+        HashSet::new()
+    };
     let codes: Vec<&str> = items
         .iter()
         .filter_map(|item| {
@@ -194,6 +202,15 @@ pub async fn plan(
                         Refusal::new(
                             UserErrorCode::Conflict,
                             "a participant with this e-mail address is known to this source by another external id",
+                        )
+                        .at(format!("items.{index}.email")),
+                    ))
+                }
+                Some(other) if kept_by_others.contains(&other.id) => {
+                    Item::Answered(ItemOutcome::rejected(
+                        Refusal::new(
+                            UserErrorCode::Conflict,
+                            "a participant with this e-mail address is kept by another source system; ask the institute to link them",
                         )
                         .at(format!("items.{index}.email")),
                     ))

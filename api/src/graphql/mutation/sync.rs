@@ -442,6 +442,7 @@ impl SyncMutation {
         let viewer = viewer(ctx)?;
         require_sync_writer(viewer)?;
         let source = source_of(viewer);
+        let scoped = external_ids::scope_of(viewer).is_some();
         let external_ids: Vec<String> = input.items.iter().map(|i| i.external_id.clone()).collect();
         let answered = if let Some(refusal) = too_many(input.items.len()) {
             Ok(Err(refusal))
@@ -473,7 +474,7 @@ impl SyncMutation {
                 key,
                 input.dry_run,
                 input.error_policy,
-                async || Ok(Ok(participants::plan(&db, &source, checked).await?)),
+                async || Ok(Ok(participants::plan(&db, &source, scoped, checked).await?)),
             )
             .await
         };
