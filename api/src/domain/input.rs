@@ -23,6 +23,16 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
+/// Characters no name or address needs that show as a blank or as whatever a font puts there:
+/// interlinear annotation marks, the blank Braille pattern, private-use characters (their look
+/// is a font's choice) and noncharacters. Two names that differ only in these look alike.
+fn is_unshowable(c: char) -> bool {
+    matches!(c,
+        '\u{FFF9}'..='\u{FFFB}' | '\u{2800}' | '\u{E000}'..='\u{F8FF}'
+        | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}' | '\u{FDD0}'..='\u{FDEF}')
+        || (u32::from(c) & 0xFFFE) == 0xFFFE
+}
+
 /// Free text from a client: trimmed, empty as none, at most `max` characters, and no control
 /// characters (PostgreSQL refuses NUL outright; the rest have no place in a name or a reason).
 /// Bidi controls are refused everywhere, and invisible characters in single-line text (names,
@@ -67,6 +77,12 @@ pub fn text(
         return Err(Refusal::bad_input(
             field,
             "invisible characters (zero-width spaces, joiners) are not allowed",
+        ));
+    }
+    if !multiline && value.chars().any(is_unshowable) {
+        return Err(Refusal::bad_input(
+            field,
+            "characters that show as nothing, or as anything a font likes, are not allowed",
         ));
     }
     Ok(Some(value.to_owned()))
@@ -122,6 +138,11 @@ mod tests {
             "Jan\u{2067}x",
             "Jan\u{2028}Vries",
             "Jan\u{2029}Vries",
+            "Jan\u{FFF9}Vries",
+            "Jan\u{2800}",
+            "Jan\u{E000}",
+            "Jan\u{FDD0}",
+            "Jan\u{1FFFE}",
         ] {
             assert!(text(Some(name), "name", 100, false).is_err(), "{name:?}");
         }
