@@ -323,3 +323,43 @@ async fn thousands_of_changes_in_one_transaction_are_announced() {
     live.announce(&txn, &changes).await.unwrap();
     txn.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn participants_sharing_a_sessions_updates_see_no_one_elses_enrolment() {
+    let app = spawn_app().await;
+    let session = bookable_session(&app, 10).await;
+    let id = global_session(&session);
+    // The first subscriber is booked, so an execution made for them could show their seat.
+    let booked = insert_participant(&app.db).await;
+    book_self(&app, &session, booked.id).await;
+    let other = insert_participant(&app.db).await;
+    let prying = "subscription($id: ID!) { sessionUpdated(sessionId: $id) {
+        seatsTaken enrolments { id participant { fullName email } } } }";
+    let mut answers = Vec::new();
+    for person in [&booked, &other] {
+        let token = app.participant_token(person.id);
+        let mut subscriber = Subscriber::connect(&app.address, Some(&token))
+            .await
+            .unwrap();
+        subscriber.subscribe("s", prying, json!({ "id": id })).await;
+        answers.push((subscriber.next().await, subscriber));
+    }
+    let newcomer = insert_participant(&app.db).await;
+    book_self(&app, &session, newcomer.id).await;
+    for (first, subscriber) in &mut answers {
+        let next = subscriber.next().await;
+        for answer in [&*first, &next] {
+            let text = answer.to_string();
+            assert!(
+                answer["data"]["sessionUpdated"]["enrolments"].is_null(),
+                "{answer}"
+            );
+            assert_eq!(error_code(answer), "FORBIDDEN", "{answer}");
+            for person in [&booked, &other, &newcomer] {
+                assert!(!text.contains(&person.full_name), "{answer}");
+                assert!(!text.contains(&person.email), "{answer}");
+            }
+        }
+        assert_eq!(next["data"]["sessionUpdated"]["seatsTaken"], 2, "{next}");
+    }
+}
